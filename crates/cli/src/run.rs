@@ -1,0 +1,121 @@
+//! `tokentray run`: the tray app, or the engine alone (`--headless`) for SSH boxes and servers.
+
+use std::time::Duration;
+
+use tokentray_core::events::Event;
+use tokentray_core::instance::{self, Claim};
+use tokentray_core::{logging, socket, Engine, Paths};
+
+use crate::error::CliError;
+
+/// Arguments of `run`.
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Run the engine in this process, with no tray and no windows.
+    #[arg(long)]
+    headless: bool,
+    /// Start in the tray only, with no window (what launch-at-login uses).
+    #[arg(long)]
+    minimized: bool,
+}
+
+/// How long a second launch waits for a first one that is still starting.
+const HAND_OVER_PATIENCE: Duration = Duration::from_secs(10);
+
+/// Runs `run`.
+pub fn run(paths: &Paths, args: RunArgs) -> Result<(), CliError> {
+    if args.headless {
+        headless(paths)
+    } else {
+        launch_app(args.minimized)
+    }
+}
+
+/// Replaces this process with the tray app, which does its own single-instance hand-over.
+fn launch_app(minimized: bool) -> Result<(), CliError> {
+    let app = tokentray_core::paths::app_binary().map_err(|e| CliError::new(e.to_string()))?;
+    let mut cmd = std::process::Command::new(&app);
+    if minimized {
+        cmd.arg(tokentray_core::autostart::MINIMIZED_ARG);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let e = cmd.exec();
+        Err(CliError::new(format!("cannot start {}: {e}", app.display())))
+    }
+    #[cfg(not(unix))]
+    {
+        let status = cmd
+            .status()
+            .map_err(|e| CliError::new(format!("cannot start {}: {e}", app.display())))?;
+        std::process::exit(status.code().unwrap_or(1))
+    }
+}
+
+fn headless(paths: &Paths) -> Result<(), CliError> {
+    let _log = logging::init("info", Some(&paths.log_dir()));
+    let mut guard = match instance::claim(paths).map_err(|e| CliError::new(e.to_string()))? {
+        Claim::Primary(guard) => guard,
+        Claim::Secondary => {
+            instance::hand_over(paths, false, HAND_OVER_PATIENCE)?;
+            println!("Tokentray is already running; handed over to it.");
+            return Ok(());
+        }
+    };
+    let engine = Engine::open(paths.clone())?;
+    // One thread is plenty for the engine, and an idle current-thread runtime sleeps in epoll
+    // without waking.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(format!("cannot start the engine's runtime: {e}")))?;
+    rt.block_on(async {
+        let listener = guard
+            .take_listener()
+            .map_err(|e| CliError::new(format!("cannot listen on the socket: {e}")))?;
+        tokio::spawn(log_events(engine.clone()));
+        tracing::info!(socket = %paths.socket_file().display(), "headless engine running");
+        socket::serve(listener, engine, "headless", shutdown_signal()).await;
+        tracing::info!("headless engine stopped");
+        Ok(())
+    })
+}
+
+/// Headless has no GUI to show: a second launch is only noted.
+async fn log_events(engine: Engine) {
+    use tokio::sync::broadcast::error::RecvError;
+    let mut events = engine.subscribe();
+    loop {
+        match events.recv().await {
+            Ok(Event::ActivateRequested { .. }) => {
+                tracing::info!("another launch handed over to this headless engine");
+            }
+            Ok(_) | Err(RecvError::Lagged(_)) => {}
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!("cannot watch SIGTERM ({e}); stop with Ctrl-C");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,81 @@
+//! `tokentray status`: every account's state, from the running engine or, without one, from disk.
+
+use std::time::Duration;
+
+use tokentray_core::socket::{self, ClientError, Request};
+use tokentray_core::status::Status;
+use tokentray_core::{Engine, Paths};
+
+use crate::error::CliError;
+
+/// Arguments of `status`.
+#[derive(clap::Args)]
+pub struct StatusArgs {
+    /// Print one JSON document (the shape in the CLI contract).
+    #[arg(long)]
+    json: bool,
+}
+
+/// How long a one-shot call waits for the running engine.
+pub const ENGINE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs `status`.
+pub fn run(paths: &Paths, args: StatusArgs) -> Result<(), CliError> {
+    let status = current(paths)?;
+    if args.json {
+        let text = serde_json::to_string_pretty(&status).map_err(|e| CliError::new(e.to_string()))?;
+        println!("{text}");
+    } else {
+        print!("{}", table(&status, paths));
+    }
+    Ok(())
+}
+
+/// The live status from the running engine, else what is on disk.
+fn current(paths: &Paths) -> Result<Status, CliError> {
+    match socket::call(&paths.socket_file(), &Request::Status, ENGINE_TIMEOUT) {
+        Ok(v) => serde_json::from_value(v)
+            .map_err(|e| CliError::new(format!("the running engine sent an unreadable status ({e}); is it an older version?"))),
+        Err(ClientError::NotRunning) => Ok(Engine::open(paths.clone())?.status()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn table(status: &Status, paths: &Paths) -> String {
+    if status.accounts.is_empty() {
+        return format!(
+            "No accounts yet. Accounts are listed in {}\n",
+            paths.settings_file().display()
+        );
+    }
+    let rows: Vec<[String; 4]> = status
+        .accounts
+        .iter()
+        .map(|a| {
+            [
+                a.name.clone(),
+                a.provider.clone(),
+                a.status.label().to_owned(),
+                a.expires_at.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    let header = ["ACCOUNT", "PROVIDER", "STATE", "EXPIRES"].map(String::from);
+    let mut widths = header.clone().map(|h| h.len());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, w)| format!("{cell:w$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}

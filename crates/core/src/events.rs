@@ -1,0 +1,36 @@
+//! The engine's events: the one channel the tray, the notifier, the dashboard and the socket
+//! learn of changes from.
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::accounts::AccountState;
+
+/// Something that happened in the engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// An account moved from one state to another.
+    StateChanged {
+        /// The account's name.
+        account: String,
+        /// Its state before.
+        from: AccountState,
+        /// Its state now.
+        to: AccountState,
+    },
+    /// A second launch handed over to this engine; a GUI shows itself.
+    ActivateRequested {
+        /// True when the launch asked for the dashboard (not `--minimized`).
+        open_dashboard: bool,
+    },
+}
+
+/// How many events a slow subscriber may fall behind before it misses some (it then re-reads
+/// the whole status, so nothing is lost for good).
+pub const CAPACITY: usize = 256;
+
+/// A new event channel.
+pub fn channel() -> broadcast::Sender<Event> {
+    broadcast::channel(CAPACITY).0
+}

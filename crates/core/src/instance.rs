@@ -1,0 +1,189 @@
+//! One engine per user: the first launch holds a lock and listens on the socket; any later launch
+//! hands over to it and exits.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::fsutil;
+use crate::paths::Paths;
+use crate::socket::{self, ClientError, Request};
+
+/// The outcome of trying to become the engine.
+pub enum Claim {
+    /// We are the engine: keep this alive for as long as the engine runs.
+    Primary(PrimaryGuard),
+    /// Another engine runs; hand over to it with [`hand_over`].
+    Secondary,
+}
+
+/// Held by the one running engine: the lock, and the bound socket until it is taken.
+pub struct PrimaryGuard {
+    // Held open for the flock; closing it (process exit included) frees the claim.
+    _lock: File,
+    listener: Option<std::os::unix::net::UnixListener>,
+    socket_path: PathBuf,
+}
+
+impl PrimaryGuard {
+    /// The bound socket, as a tokio listener; call inside a tokio runtime, once.
+    pub fn take_listener(&mut self) -> std::io::Result<tokio::net::UnixListener> {
+        let std_listener = self.listener.take().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::AlreadyExists, "listener already taken")
+        })?;
+        tokio::net::UnixListener::from_std(std_listener)
+    }
+}
+
+impl Drop for PrimaryGuard {
+    fn drop(&mut self) {
+        // Best effort: a leftover socket is harmless, the next engine removes it under the lock.
+        let _ = std::fs::remove_file(&self.socket_path);
+    }
+}
+
+/// Why the claim could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum InstanceError {
+    /// The runtime folder, lock or socket could not be set up.
+    #[error("cannot set up {path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Tries to become the one engine of this user.
+pub fn claim(paths: &Paths) -> Result<Claim, InstanceError> {
+    let io = |path: PathBuf| move |source| InstanceError::Io { path, source };
+    fsutil::create_private_dir(&paths.runtime_dir).map_err(io(paths.runtime_dir.clone()))?;
+    let lock_path = paths.instance_lock_file();
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io(lock_path.clone()))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => return Ok(Claim::Secondary),
+        Err(TryLockError::Error(e)) => return Err(io(lock_path)(e)),
+    }
+    let socket_path = paths.socket_file();
+    // We hold the lock, so any socket file is a leftover of an engine that died.
+    match std::fs::remove_file(&socket_path) {
+        Ok(()) => tracing::info!("removed a stale socket left by an engine that did not exit cleanly"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(socket_path)(e)),
+    }
+    let listener = std::os::unix::net::UnixListener::bind(&socket_path)
+        .map_err(io(socket_path.clone()))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(io(socket_path.clone()))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&socket_path, std::fs::Permissions::from_mode(0o600))
+            .map_err(io(socket_path.clone()))?;
+    }
+    Ok(Claim::Primary(PrimaryGuard {
+        _lock: lock,
+        listener: Some(listener),
+        socket_path,
+    }))
+}
+
+/// Tells the running engine that someone launched Tokentray again. Waits up to `patience` for an
+/// engine that holds the lock but is still starting up.
+pub fn hand_over(paths: &Paths, open_dashboard: bool, patience: Duration) -> Result<(), ClientError> {
+    let deadline = Instant::now() + patience;
+    let req = Request::Activate { open_dashboard };
+    loop {
+        match socket::call(&paths.socket_file(), &req, Duration::from_secs(5)) {
+            Err(ClientError::NotRunning) if Instant::now() < deadline => {
+                // The other engine has the lock but has not bound its socket yet.
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            other => return other.map(|_| ()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Engine;
+    use crate::events::Event;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn second_claim_hands_over_to_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::under(dir.path());
+        let Claim::Primary(mut guard) = claim(&paths).unwrap() else {
+            panic!("first claim must win");
+        };
+        assert!(matches!(claim(&paths).unwrap(), Claim::Secondary));
+
+        let engine = Engine::open(paths.clone()).unwrap();
+        let mut events = engine.subscribe();
+        let listener = guard.take_listener().unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(socket::serve(listener, engine, "test", async {
+            let _ = stop_rx.await;
+        }));
+
+        let p = paths.clone();
+        tokio::task::spawn_blocking(move || hand_over(&p, true, Duration::from_secs(5)))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            events.recv().await.unwrap(),
+            Event::ActivateRequested { open_dashboard: true }
+        );
+        let p = paths.clone();
+        let status = tokio::task::spawn_blocking(move || {
+            socket::call(&p.socket_file(), &Request::Status, Duration::from_secs(5))
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(status, serde_json::json!({"accounts": []}));
+
+        stop_tx.send(()).unwrap();
+        server.await.unwrap();
+        drop(guard);
+        assert!(!paths.socket_file().exists());
+        assert!(matches!(claim(&paths).unwrap(), Claim::Primary(_)), "lock freed");
+    }
+
+    #[test]
+    fn stale_socket_from_a_dead_engine_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::under(dir.path());
+        fsutil::create_private_dir(&paths.runtime_dir).unwrap();
+        std::fs::write(paths.socket_file(), b"").unwrap();
+        assert!(matches!(claim(&paths).unwrap(), Claim::Primary(_)));
+    }
+
+    #[test]
+    fn hand_over_without_an_engine_says_it_is_not_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::under(dir.path());
+        let err = hand_over(&paths, false, Duration::from_millis(100)).unwrap_err();
+        assert!(matches!(err, ClientError::NotRunning), "{err}");
+    }
+
+    #[test]
+    fn socket_and_runtime_dir_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::under(dir.path());
+        let _guard = claim(&paths).unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&paths.runtime_dir), 0o700);
+        assert_eq!(mode(&paths.socket_file()), 0o600);
+    }
+}

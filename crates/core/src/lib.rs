@@ -1,0 +1,19 @@
+//! Tokentray's engine: everything that is not GUI.
+//!
+//! The tray app (`src-tauri`) and the lean CLI (`crates/cli`) are thin adapters around this crate.
+//! It must never depend on Tauri, GTK or WebKit; `tests/tests/boundary.rs` enforces that.
+
+pub mod accounts;
+pub mod autostart;
+pub mod engine;
+pub mod events;
+pub mod fsutil;
+pub mod instance;
+pub mod logging;
+pub mod paths;
+pub mod settings;
+pub mod socket;
+pub mod status;
+
+pub use engine::{Engine, EngineError};
+pub use paths::Paths;

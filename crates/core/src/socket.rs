@@ -1,0 +1,233 @@
+//! The local socket: how the CLI (and a second launch) talk to the running engine.
+//!
+//! One JSON request per line, one JSON response per line. The socket lives in the user's private
+//! runtime folder (0700) and is itself 0600, so only the same user can connect.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+
+use crate::engine::{Engine, EngineError};
+
+/// A request to the running engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// Is anyone there? Answers the engine's kind and pid.
+    Ping,
+    /// A second launch hands over: show the GUI if there is one.
+    Activate {
+        /// Open the dashboard (false for `--minimized`).
+        open_dashboard: bool,
+    },
+    /// The status snapshot.
+    Status,
+    /// The user's pause or resume of one account, or of all.
+    Pause {
+        /// The account; `None` for every account.
+        account: Option<String>,
+        /// True to pause, false to resume.
+        paused: bool,
+    },
+}
+
+/// The answer to a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    /// Whether the request succeeded.
+    pub ok: bool,
+    /// The result on success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<serde_json::Value>,
+    /// The error on failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<WireError>,
+}
+
+/// An error as it crosses the socket: a stable code and the sentence for the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireError {
+    /// A stable machine-readable code.
+    pub code: String,
+    /// What went wrong and what to do.
+    pub message: String,
+}
+
+/// What a `ping` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PingInfo {
+    /// `app` or `headless`.
+    pub kind: String,
+    /// The engine's process id.
+    pub pid: u32,
+    /// The engine's version.
+    pub version: String,
+}
+
+/// Why a call to the running engine failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// No engine is listening.
+    #[error("Tokentray is not running; start it with `tokentray run`")]
+    NotRunning,
+    /// The engine did not answer in time.
+    #[error("the running Tokentray engine did not answer within {0:?}; check its log or restart it")]
+    Timeout(Duration),
+    /// The connection broke or the answer was not understood.
+    #[error("talking to the running Tokentray engine failed: {0}")]
+    Protocol(String),
+    /// The engine answered with an error.
+    #[error("{}", .0.message)]
+    Engine(WireError),
+}
+
+/// The longest request line the server reads; anything longer is a confused or hostile client.
+const MAX_LINE: u64 = 64 * 1024;
+
+/// Sends one request to the engine listening at `socket` and waits for its answer.
+///
+/// Synchronous on purpose: the lean CLI starts no async runtime for a one-shot call.
+pub fn call(socket: &Path, req: &Request, timeout: Duration) -> Result<serde_json::Value, ClientError> {
+    let stream = std::os::unix::net::UnixStream::connect(socket).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => ClientError::NotRunning,
+        _ => ClientError::Protocol(e.to_string()),
+    })?;
+    let io = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => ClientError::Timeout(timeout),
+        _ => ClientError::Protocol(e.to_string()),
+    };
+    stream.set_read_timeout(Some(timeout)).map_err(io)?;
+    stream.set_write_timeout(Some(timeout)).map_err(io)?;
+    let mut line = serde_json::to_vec(req).map_err(|e| ClientError::Protocol(e.to_string()))?;
+    line.push(b'\n');
+    (&stream).write_all(&line).map_err(io)?;
+    let mut answer = String::new();
+    BufReader::new(&stream).read_line(&mut answer).map_err(io)?;
+    let resp: Response = serde_json::from_str(&answer)
+        .map_err(|e| ClientError::Protocol(format!("unreadable answer ({e})")))?;
+    match (resp.ok, resp.error) {
+        (true, _) => Ok(resp.result.unwrap_or(serde_json::Value::Null)),
+        (false, Some(err)) => Err(ClientError::Engine(err)),
+        (false, None) => Err(ClientError::Protocol("error without a message".into())),
+    }
+}
+
+/// Serves requests on `listener` until `shutdown` completes. `kind` is what `ping` reports.
+pub async fn serve(
+    listener: tokio::net::UnixListener,
+    engine: Engine,
+    kind: &'static str,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let engine = engine.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = handle_connection(stream, engine, kind).await {
+                            tracing::debug!("socket client went away: {e}");
+                        }
+                    });
+                }
+                Err(e) => {
+                    // EMFILE and friends: say so, and yield a moment rather than spin.
+                    tracing::warn!("accepting a socket connection failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+}
+
+async fn handle_connection(
+    stream: tokio::net::UnixStream,
+    engine: Engine,
+    kind: &'static str,
+) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut reader = tokio::io::BufReader::new(read.take(MAX_LINE));
+    let mut line = String::new();
+    loop {
+        line.clear();
+        // The limit is per line: a client may send many requests, none of them huge.
+        reader.get_mut().set_limit(MAX_LINE);
+        if reader.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        if !line.ends_with('\n') {
+            let resp = failure("bad_request", format!("request longer than {MAX_LINE} bytes"));
+            return write.write_all(&response_line(&resp)).await;
+        }
+        let resp = match serde_json::from_str::<Request>(&line) {
+            Ok(req) => answer(&engine, kind, req),
+            Err(e) => failure("bad_request", format!("unknown request ({e})")),
+        };
+        write.write_all(&response_line(&resp)).await?;
+    }
+}
+
+fn response_line(resp: &Response) -> Vec<u8> {
+    // Serializing our own plain struct cannot fail; an empty line would still end the exchange.
+    let mut bytes = serde_json::to_vec(resp).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+fn answer(engine: &Engine, kind: &'static str, req: Request) -> Response {
+    let result = match req {
+        Request::Ping => serde_json::to_value(PingInfo {
+            kind: kind.to_owned(),
+            pid: std::process::id(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }),
+        Request::Activate { open_dashboard } => {
+            engine.request_activation(open_dashboard);
+            Ok(serde_json::Value::Null)
+        }
+        Request::Status => serde_json::to_value(engine.status()),
+        Request::Pause { account, paused } => {
+            let changed = match &account {
+                Some(name) => engine.set_paused(name, paused),
+                None => engine.set_paused_all(paused),
+            };
+            match changed {
+                Ok(n) => Ok(serde_json::json!({ "changed": n })),
+                Err(e) => return engine_failure(&e),
+            }
+        }
+    };
+    match result {
+        Ok(v) => Response {
+            ok: true,
+            result: Some(v),
+            error: None,
+        },
+        Err(e) => failure("internal", e.to_string()),
+    }
+}
+
+fn engine_failure(e: &EngineError) -> Response {
+    let code = match e {
+        EngineError::Settings(_) => "settings",
+        EngineError::State(_) => "state",
+        EngineError::NoSuchAccount(_) => "no_such_account",
+    };
+    failure(code, e.to_string())
+}
+
+fn failure(code: &str, message: String) -> Response {
+    Response {
+        ok: false,
+        result: None,
+        error: Some(WireError {
+            code: code.to_owned(),
+            message,
+        }),
+    }
+}

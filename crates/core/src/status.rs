@@ -1,0 +1,102 @@
+//! The status snapshot: what `status --json`, the tray and the dashboard show. No secrets.
+
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::{AccountState, Health};
+
+/// Every account's state, in settings order. The shape of `tokentray status --json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// One entry per configured account.
+    pub accounts: Vec<AccountStatus>,
+}
+
+impl Status {
+    /// The tray icon's look: the worst account state.
+    pub fn health(&self) -> Health {
+        Health::worst(self.accounts.iter().map(|a| a.status))
+    }
+}
+
+/// One account in the status snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountStatus {
+    /// The account's name.
+    pub name: String,
+    /// The provider it signs in with.
+    pub provider: String,
+    /// Its state.
+    pub status: AccountState,
+    /// When the access token expires (RFC 3339 UTC), if signed in.
+    pub expires_at: Option<String>,
+    /// When the last successful refresh happened.
+    pub last_refresh: Option<String>,
+    /// When the next refresh is due.
+    pub next_refresh: Option<String>,
+    /// The last failure, until a success clears it.
+    pub last_error: Option<LastError>,
+    /// The account's warm-up jobs.
+    pub jobs: Vec<JobStatus>,
+}
+
+/// The last refresh failure of an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastError {
+    /// `permanent`, `transient` or `config`.
+    pub class: String,
+    /// The provider's error code, such as `invalid_grant`.
+    pub code: String,
+    /// The HTTP status, when there was an answer.
+    pub http_status: Option<u16>,
+    /// One sentence that says what to do.
+    pub message: String,
+    /// When it happened (RFC 3339 UTC).
+    pub at: String,
+}
+
+/// One warm-up job in the status snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobStatus {
+    /// The job's name.
+    pub name: String,
+    /// Its interval in seconds.
+    pub every_s: u64,
+    /// `running` or `paused`.
+    pub state: String,
+    /// How many times it ran.
+    pub runs: u64,
+    /// When it last ran.
+    pub last_run: Option<String>,
+    /// The HTTP status of its last run.
+    pub last_status: Option<u16>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_status_is_the_contract_shape() {
+        let json = serde_json::to_string(&Status::default()).unwrap();
+        assert_eq!(json, r#"{"accounts":[]}"#);
+    }
+
+    #[test]
+    fn account_fields_are_named_as_in_the_contract() {
+        let s = AccountStatus {
+            name: "alice".into(),
+            provider: "local".into(),
+            status: AccountState::SignedOut,
+            expires_at: None,
+            last_refresh: None,
+            next_refresh: None,
+            last_error: None,
+            jobs: vec![],
+        };
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["status"], "signed_out");
+        for key in ["expires_at", "last_refresh", "next_refresh", "last_error"] {
+            assert!(v[key].is_null(), "{key} should be null: {v}");
+        }
+    }
+}

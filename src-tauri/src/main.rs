@@ -1,0 +1,118 @@
+//! `tokentray-app`: the tray icon and the dashboard window. A thin adapter: the engine
+//! (`tokentray-core`) owns every account; this crate only shows it and forwards clicks.
+
+// No console window on Windows release builds; the tray is the interface.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod args;
+mod commands;
+mod dashboard;
+mod tray;
+
+use std::time::Duration;
+
+use tauri::{Manager, RunEvent};
+use tokentray_core::events::Event;
+use tokentray_core::instance::{self, Claim, PrimaryGuard};
+use tokentray_core::{logging, socket, Engine, Paths};
+
+fn main() {
+    let args = match args::Args::parse(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(exit) => exit.exit(),
+    };
+    let paths = Paths::from_env();
+    let _log = logging::init("info", Some(&paths.log_dir()));
+
+    // Settle single-instance before any GUI start-up, so a second launch costs milliseconds.
+    let guard = match instance::claim(&paths) {
+        Ok(Claim::Primary(guard)) => guard,
+        Ok(Claim::Secondary) => {
+            match instance::hand_over(&paths, !args.minimized, Duration::from_secs(10)) {
+                Ok(()) => {
+                    tracing::info!("Tokentray is already running; handed over to it");
+                    std::process::exit(0)
+                }
+                Err(e) => fail(&format!("another Tokentray is starting but did not answer: {e}")),
+            }
+        }
+        Err(e) => fail(&e.to_string()),
+    };
+
+    // A broken settings file must not keep the tray from appearing: the tray shows the error.
+    let engine = Engine::open(paths.clone()).map_err(|e| e.to_string());
+    if let Err(e) = &engine {
+        tracing::error!("{e}");
+    }
+
+    let app = tauri::Builder::default()
+        .invoke_handler(tauri::generate_handler![commands::status])
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            if let Ok(engine) = &engine {
+                app.manage(engine.clone());
+                start_engine_tasks(&handle, engine.clone(), guard);
+            }
+            tray::create(&handle, engine.as_ref().map_err(String::as_str))?;
+            if !args.minimized {
+                dashboard::open(&handle);
+            }
+            Ok(())
+        })
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => fail(&format!("cannot start the tray app: {e}")),
+    };
+    app.run(|_handle, event| {
+        // Closing the dashboard (the only window) must not end a tray app; only Quit does, and
+        // Quit exits with an explicit code.
+        if let RunEvent::ExitRequested {
+            code: None, api, ..
+        } = event
+        {
+            api.prevent_exit();
+        }
+    });
+}
+
+/// The socket server (CLI and second launches) and the event listener that keeps the tray and the
+/// dashboard current.
+fn start_engine_tasks(app: &tauri::AppHandle, engine: Engine, mut guard: PrimaryGuard) {
+    let served = engine.clone();
+    tauri::async_runtime::spawn(async move {
+        match guard.take_listener() {
+            Ok(listener) => socket::serve(listener, served, "app", std::future::pending()).await,
+            Err(e) => tracing::error!("the CLI cannot reach this app: {e}"),
+        }
+        drop(guard);
+    });
+
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        use tokio::sync::broadcast::error::RecvError;
+        let mut events = engine.subscribe();
+        loop {
+            match events.recv().await {
+                Ok(Event::ActivateRequested { open_dashboard }) => {
+                    if open_dashboard {
+                        dashboard::open(&app);
+                    }
+                }
+                Ok(event) => {
+                    tray::update(&app);
+                    dashboard::forward(&app, &event);
+                }
+                // Missed some: the tray re-reads the whole status anyway.
+                Err(RecvError::Lagged(_)) => tray::update(&app),
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
+}
+
+fn fail(message: &str) -> ! {
+    tracing::error!("{message}");
+    eprintln!("tokentray-app: {message}");
+    std::process::exit(1)
+}
