@@ -54,6 +54,15 @@ async function refresh() {
   }
 }
 
+// Ctrl+W (Cmd+W) and Escape close the dashboard like any desktop window; the app stays in the tray
+// and the window is destroyed, not hidden.
+document.addEventListener("keydown", (e) => {
+  if (e.key === "Escape" || ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "w")) {
+    e.preventDefault();
+    tauri.window.getCurrentWindow().close();
+  }
+});
+
 // Event-driven: the engine tells us when something changed; no polling.
 tauri.event.listen("engine-event", refresh);
 refresh();

@@ -95,6 +95,7 @@ fn start_engine_tasks(app: &tauri::AppHandle, engine: Engine, mut guard: Primary
         loop {
             match events.recv().await {
                 Ok(Event::ActivateRequested { open_dashboard }) => {
+                    tracing::info!(open_dashboard, "another launch handed over to this app");
                     if open_dashboard {
                         dashboard::open(&app);
                     }

@@ -1,0 +1,92 @@
+# Tokentray — the two commands a person needs:
+#   make run    install what is missing, build in release mode, start the tray app
+#   make test   install what the tests need, then fmt, clippy and every test in a private desktop
+# Everything else here serves those two.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+CARGO ?= cargo
+# Build-time libraries of a Tauri 2 app on Debian/Ubuntu.
+RUN_PKGS := build-essential pkg-config curl libssl-dev libwebkit2gtk-4.1-dev \
+            libayatana-appindicator3-dev librsvg2-dev libxdo-dev
+# The real services the tests run against: Secret Service, D-Bus, X, notifications, plus tools
+# the tests drive them with.
+TEST_PKGS := $(RUN_PKGS) gnome-keyring libsecret-tools dbus dbus-x11 xvfb dunst libnotify-bin \
+             xdotool x11-utils imagemagick
+# Node runs the test OAuth server; any Node >= 20 on PATH will do.
+NODE_PKGS := nodejs npm
+
+OIDC_DIR := tests/oidc
+UNAME := $(shell uname -s)
+
+.PHONY: run test deps test-deps rust-check build-release build-tests lint screenshots clean
+
+## run: install missing packages, build in release mode, start the tray app
+run: deps build-release
+	./target/release/tokentray run
+
+## test: install test services, then fmt, clippy, and every test in a private desktop session
+test: test-deps lint build-tests
+	tests/session.sh $(MAKE) --no-print-directory test-in-session
+
+# Runs inside tests/session.sh. nextest runs the test binaries in parallel; plain cargo test
+# works too when nextest is absent.
+test-in-session:
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	  $(CARGO) nextest run --workspace --locked --no-fail-fast --final-status-level slow; \
+	else \
+	  $(CARGO) test --workspace --locked --no-fail-fast; \
+	fi
+	cd $(OIDC_DIR) && node --test selftest.mjs
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+build-release:
+	$(CARGO) build --release --locked -p tokentray -p tokentray-app
+
+# The end-to-end tests run the built binaries of the same profile.
+build-tests:
+	$(CARGO) build --workspace --bins --locked
+	$(CARGO) test --workspace --locked --no-run
+
+## deps: the system packages needed to build and run (apt on Debian/Ubuntu; nothing on macOS)
+deps: rust-check
+	@$(call apt_install,$(RUN_PKGS))
+
+## test-deps: the above, plus the real services the tests use and the OAuth server's npm packages
+test-deps: rust-check
+	@$(call apt_install,$(TEST_PKGS) $(if $(shell command -v node),,$(NODE_PKGS)))
+	@if [ ! -d $(OIDC_DIR)/node_modules ] || [ $(OIDC_DIR)/package-lock.json -nt $(OIDC_DIR)/node_modules/.package-lock.json ]; then \
+	  echo "Installing the test OAuth server's npm packages (npm ci in $(OIDC_DIR))"; \
+	  cd $(OIDC_DIR) && npm ci --no-audit --no-fund --loglevel=error; \
+	fi
+
+rust-check:
+	@command -v $(CARGO) >/dev/null || { \
+	  echo "Rust is not installed. Install it from https://rustup.rs (rustup), then run make again."; exit 1; }
+	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy rustfmt
+
+# apt_install(packages): installs the missing ones, saying which before it does.
+define apt_install
+if [ "$(UNAME)" = "Darwin" ]; then exit 0; fi; \
+if ! command -v dpkg >/dev/null || ! command -v apt-get >/dev/null; then \
+  echo "Not Debian/Ubuntu: make sure these (or your distribution's equivalents) are installed: $(1)"; exit 0; fi; \
+missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done | xargs); \
+if [ -n "$$missing" ]; then \
+  sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+  echo "Installing system packages: $$missing"; \
+  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+fi
+endef
+
+## screenshots: the tray menu under Xvfb, for the README (docs/images/)
+screenshots: build-tests
+	@$(call apt_install,trayer x11-xserver-utils)
+	tests/session.sh tests/screenshot-tray.sh docs/images/tray-menu.png
+
+clean:
+	$(CARGO) clean
+	rm -rf $(OIDC_DIR)/node_modules

@@ -1,0 +1,166 @@
+//! The real OAuth server for tests: panva's `oidc-provider` (tests/oidc/server.mjs) on
+//! 127.0.0.1 with an ephemeral port, one per test, plus its control API (revoke, faults, stats).
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+/// Token lifetimes and other start-up options.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Access token lifetime in seconds.
+    pub access_ttl: u64,
+    /// Refresh token lifetime in seconds.
+    pub refresh_ttl: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            access_ttl: 60,
+            refresh_ttl: 86_400,
+        }
+    }
+}
+
+/// A running oidc-provider; stopped when dropped.
+pub struct OidcServer {
+    child: Child,
+    issuer: String,
+    agent: ureq::Agent,
+}
+
+/// The folder of the Node server and the scripted user.
+pub fn oidc_dir() -> PathBuf {
+    crate::bins::repo_root().join("tests/oidc")
+}
+
+/// The scripted user at the browser: run as `$BROWSER URL`, it completes the provider's login
+/// and consent pages (or the device page) like a person would.
+pub fn scripted_user() -> PathBuf {
+    oidc_dir().join("user.mjs")
+}
+
+impl OidcServer {
+    /// Starts a server with default options.
+    pub fn start() -> OidcServer {
+        OidcServer::start_with(Options::default())
+    }
+
+    /// Starts a server and waits until it listens.
+    pub fn start_with(opts: Options) -> OidcServer {
+        let dir = oidc_dir();
+        assert!(
+            dir.join("node_modules/oidc-provider").exists(),
+            "the test OAuth server is not installed: run `make test-deps` (npm ci in tests/oidc)"
+        );
+        let mut child = Command::new("node")
+            .arg(dir.join("server.mjs"))
+            .env("OIDC_ACCESS_TTL", opts.access_ttl.to_string())
+            .env("OIDC_REFRESH_TTL", opts.refresh_ttl.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start node tests/oidc/server.mjs");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the server's first line");
+        let ready: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("the OAuth server did not start ({e}): {line:?}"));
+        let issuer = ready["issuer"].as_str().expect("issuer in the ready line").to_owned();
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        OidcServer {
+            child,
+            issuer,
+            agent,
+        }
+    }
+
+    /// The issuer URL (`http://127.0.0.1:PORT`).
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The token endpoint.
+    pub fn token_url(&self) -> String {
+        format!("{}/token", self.issuer)
+    }
+
+    /// An HTTP client that does not treat 4xx/5xx as errors.
+    pub fn agent(&self) -> &ureq::Agent {
+        &self.agent
+    }
+
+    fn control(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/__control/{path}", self.issuer);
+        let mut resp = match (method, body) {
+            ("GET", _) => self.agent.get(&url).call(),
+            ("DELETE", _) => self.agent.delete(&url).call(),
+            (_, Some(body)) => self.agent.post(&url).send_json(body),
+            (_, None) => self.agent.post(&url).send_empty(),
+        }
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        assert!(resp.status().is_success(), "{method} {url}: {}", resp.status());
+        resp.body_mut().read_json().unwrap_or(Value::Null)
+    }
+
+    /// Revokes every grant and token of user `sub`; returns how many were revoked.
+    pub fn revoke(&self, sub: &str) -> u64 {
+        self.control("POST", "revoke", Some(json!({ "sub": sub })))["revoked"]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    /// Injects a fault (see tests/oidc/README.md for its shape).
+    pub fn fault(&self, fault: Value) {
+        self.control("POST", "fault", Some(fault));
+    }
+
+    /// Clears every fault.
+    pub fn clear_faults(&self) {
+        self.control("DELETE", "fault", None);
+    }
+
+    /// Counters and every token value the server issued.
+    pub fn stats(&self) -> Value {
+        self.control("GET", "stats", None)
+    }
+
+    /// Changes token lifetimes for tokens issued from now on.
+    pub fn set_ttl(&self, access_s: u64, refresh_s: u64) {
+        self.control("POST", "ttl", Some(json!({ "access": access_s, "refresh": refresh_s })));
+    }
+
+    /// Every access, refresh and ID token the server issued so far.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        let stats = self.stats();
+        let mut all = Vec::new();
+        if let Some(issued) = stats["issued"].as_object() {
+            for list in issued.values() {
+                for t in list.as_array().into_iter().flatten() {
+                    if let Some(t) = t.as_str() {
+                        all.push(t.to_owned());
+                    }
+                }
+            }
+        }
+        all
+    }
+}
+
+impl Drop for OidcServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

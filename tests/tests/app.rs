@@ -1,0 +1,117 @@
+//! The tray app under a real X server and D-Bus session: it starts tray-only, stays up, sleeps
+//! when idle, and a second launch hands over to it.
+
+use std::time::{Duration, Instant};
+
+use tokentray_tests::{bins, procstat, require_session, sandbox::Sandbox};
+
+/// How long the app must stay up.
+const SOAK: Duration = Duration::from_secs(75);
+/// The window over which wakeups are counted.
+const IDLE_WINDOW: Duration = Duration::from_secs(30);
+
+#[test]
+fn tray_app_stays_up_idles_quietly_and_a_second_launch_hands_over() {
+    require_session();
+    let s = Sandbox::new();
+    let started = Instant::now();
+    let mut app = s.spawn(bins::app(), &["--minimized"], "app.log");
+    s.wait_for_engine(Duration::from_secs(60));
+    assert!(app.is_running(), "{}", app.output());
+
+    // Let start-up settle, then count wakeups of every thread while nothing is due.
+    std::thread::sleep(Duration::from_secs(3));
+    let wakeups = procstat::wakeups_per_second(app.pid(), IDLE_WINDOW);
+    let pss = procstat::pss_kib(app.pid()).unwrap_or(0);
+    println!("idle tray app: {wakeups:.2} wakeups/s over {IDLE_WINDOW:?}, PSS {pss} KiB");
+    assert!(wakeups < 1.0, "idle tray app wakes {wakeups:.2} times a second");
+
+    // A second launch through the CLI hands over and exits 0; the first keeps running.
+    let second = s.cli(&["run", "--minimized"]);
+    assert_eq!(
+        second.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert!(app.is_running(), "the first app exited after a second launch:\n{}", app.output());
+
+    // The app serves the CLI over its socket.
+    s.write_settings("");
+    let status = s.cli(&["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(v, serde_json::json!({"accounts": []}));
+
+    while started.elapsed() < SOAK {
+        std::thread::sleep(Duration::from_secs(1));
+        assert!(app.is_running(), "the tray app exited:\n{}", app.output());
+    }
+    assert!(
+        app.output().contains("handed over"),
+        "the app did not log the hand-over:\n{}",
+        app.output()
+    );
+}
+
+fn dashboard_windows() -> Vec<String> {
+    let out = std::process::Command::new("xdotool")
+        .args(["search", "--name", "^Tokentray$"])
+        .output()
+        .expect("run xdotool (make test-deps installs it)");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if done() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn dashboard_opens_on_a_second_launch_and_is_destroyed_when_closed() {
+    require_session();
+    // One X display is shared by the tests; this is the only test that opens a window.
+    let s = Sandbox::new();
+    let mut app = s.spawn(bins::app(), &["--minimized"], "app.log");
+    s.wait_for_engine(Duration::from_secs(60));
+    assert!(dashboard_windows().is_empty(), "--minimized must not open a window");
+
+    // `tokentray run` without --minimized asks the running app for its dashboard.
+    assert!(s.cli(&["run"]).status.success());
+    wait_for("the dashboard window", Duration::from_secs(30), || {
+        dashboard_windows().len() == 1
+    });
+
+    // Close it like a person would (Ctrl+W); the window goes away, the tray app stays.
+    let window = dashboard_windows().remove(0);
+    let focus = std::process::Command::new("xdotool")
+        .args(["windowfocus", "--sync", &window])
+        .status()
+        .unwrap();
+    assert!(focus.success());
+    std::thread::sleep(Duration::from_secs(1));
+    let key = std::process::Command::new("xdotool")
+        .args(["key", "ctrl+w"])
+        .status()
+        .unwrap();
+    assert!(key.success());
+    wait_for("the dashboard to close", Duration::from_secs(15), || {
+        dashboard_windows().is_empty()
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(app.is_running(), "closing the dashboard ended the app:\n{}", app.output());
+
+    // And it opens again.
+    assert!(s.cli(&["run"]).status.success());
+    wait_for("the dashboard to reopen", Duration::from_secs(30), || {
+        dashboard_windows().len() == 1
+    });
+}

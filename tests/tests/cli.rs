@@ -1,0 +1,141 @@
+//! The lean CLI as a user meets it: version, help, status, autostart, the headless engine.
+
+use std::time::Duration;
+
+use tokentray_tests::{bins, sandbox::Sandbox};
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn version_and_help() {
+    let s = Sandbox::new();
+    let out = s.cli(&["--version"]);
+    assert!(out.status.success());
+    assert_eq!(stdout(&out).trim(), format!("tokentray {}", env!("CARGO_PKG_VERSION")));
+
+    let out = s.cli(&["--help"]);
+    assert!(out.status.success());
+    let help = stdout(&out);
+    // Exactly the commands that are built; a command appears here only once it works.
+    let listed: Vec<&str> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        listed,
+        ["run", "status", "pause", "resume", "autostart", "help"],
+        "{help}"
+    );
+}
+
+#[test]
+fn status_json_with_no_accounts_is_an_empty_list() {
+    let s = Sandbox::new();
+    let out = s.cli(&["status", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v, serde_json::json!({"accounts": []}));
+
+    let out = s.cli(&["status"]);
+    assert!(stdout(&out).starts_with("No accounts yet."), "{}", stdout(&out));
+}
+
+#[test]
+fn status_lists_configured_accounts_and_pause_persists() {
+    let s = Sandbox::new();
+    s.write_settings("[[account]]\nname = \"alice\"\nprovider = \"local\"\n");
+    let out = s.cli(&["pause", "alice"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&s.cli(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(v["accounts"][0]["name"], "alice");
+    assert_eq!(v["accounts"][0]["status"], "paused");
+    assert!(stdout(&s.cli(&["status"])).contains("alice"));
+
+    assert!(s.cli(&["resume", "alice"]).status.success());
+    let v: serde_json::Value = serde_json::from_slice(&s.cli(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(v["accounts"][0]["status"], "signed_out");
+}
+
+#[test]
+fn an_unknown_account_exits_7_with_one_line() {
+    let s = Sandbox::new();
+    let out = s.cli(&["pause", "nobody"]);
+    assert_eq!(out.status.code(), Some(7));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("nobody"), "{err}");
+}
+
+#[test]
+fn a_broken_settings_file_is_reported_with_line_and_column_and_kept() {
+    let s = Sandbox::new();
+    let broken = "[[account]]\nname = \"alice\"\nprovider = = \"x\"\n";
+    s.write_settings(broken);
+    let out = s.cli(&["status"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("settings.toml") && err.contains("line 3"), "{err}");
+    let kept = std::fs::read_to_string(s.config_dir().join("settings.toml")).unwrap();
+    assert_eq!(kept, broken);
+}
+
+#[test]
+fn autostart_on_writes_an_xdg_entry_with_minimized_and_off_removes_it() {
+    let s = Sandbox::new();
+    assert_eq!(stdout(&s.cli(&["autostart", "status"])).trim(), "off");
+
+    let out = s.cli(&["autostart", "on"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let entry = std::fs::read_to_string(s.autostart_entry()).unwrap();
+    let exec = entry
+        .lines()
+        .find_map(|l| l.strip_prefix("Exec="))
+        .expect("an Exec line");
+    assert_eq!(
+        exec,
+        format!("\"{}\" --minimized", bins::app().display()),
+        "{entry}"
+    );
+    assert!(entry.contains("Type=Application"));
+    assert!(stdout(&s.cli(&["autostart", "status"])).starts_with("on"));
+
+    assert!(s.cli(&["autostart", "off"]).status.success());
+    assert!(!s.autostart_entry().exists());
+    assert_eq!(stdout(&s.cli(&["autostart", "status"])).trim(), "off");
+}
+
+#[test]
+fn a_second_headless_run_hands_over_and_exits_0() {
+    let s = Sandbox::new();
+    let mut first = s.spawn(bins::cli(), &["run", "--headless"], "first.log");
+    s.wait_for_engine(Duration::from_secs(20));
+
+    let second = s.cli(&["run", "--headless"]);
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert!(stdout(&second).contains("already running"));
+    // The tray app defers to a running headless engine too.
+    let third = s.command(bins::app()).arg("--minimized").output().unwrap();
+    assert_eq!(third.status.code(), Some(0), "{}", stderr(&third));
+    assert!(first.is_running(), "the first engine must keep running");
+
+    // Status through the socket answers the same document as from disk.
+    let v: serde_json::Value = serde_json::from_slice(&s.cli(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(v, serde_json::json!({"accounts": []}));
+
+    let status = first.terminate();
+    assert!(status.success(), "headless engine should exit cleanly on SIGTERM: {status:?}");
+    assert!(!s.socket().exists(), "socket removed on exit");
+    assert!(first.output().contains("headless engine running"), "{}", first.output());
+    // The rolling log file is in the state folder.
+    let logs: Vec<_> = std::fs::read_dir(s.state_dir().join("logs")).unwrap().collect();
+    assert_eq!(logs.len(), 1);
+}
