@@ -33,7 +33,9 @@ fn main() {
                     tracing::info!("Tokentray is already running; handed over to it");
                     std::process::exit(0)
                 }
-                Err(e) => fail(&format!("another Tokentray is starting but did not answer: {e}")),
+                Err(e) => fail(&format!(
+                    "another Tokentray is starting but did not answer: {e}"
+                )),
             }
         }
         Err(e) => fail(&e.to_string()),

@@ -122,7 +122,11 @@ fn summary(status: &Status) -> String {
     let parts: Vec<String> = order
         .iter()
         .filter_map(|state| {
-            let n = status.accounts.iter().filter(|a| a.status == *state).count();
+            let n = status
+                .accounts
+                .iter()
+                .filter(|a| a.status == *state)
+                .count();
             (n > 0).then(|| format!("{n} {}", state.label()))
         })
         .collect();
@@ -281,7 +285,9 @@ mod tests {
                 Entry::Action { label, enabled, .. } => {
                     format!("{label}{}", if *enabled { "" } else { " (disabled)" })
                 }
-                Entry::Check { label, checked, .. } => format!("[{}] {label}", if *checked { "x" } else { " " }),
+                Entry::Check { label, checked, .. } => {
+                    format!("[{}] {label}", if *checked { "x" } else { " " })
+                }
                 Entry::Separator => "---".into(),
             })
             .collect()
@@ -317,7 +323,10 @@ mod tests {
         let m = model(Ok(&s), false);
         assert_eq!(m.health, Health::Error);
         let l = labels(&m);
-        assert_eq!(&l[..3], ["alice — ok", "bob — needs attention", "carol — paused"]);
+        assert_eq!(
+            &l[..3],
+            ["alice — ok", "bob — needs attention", "carol — paused"]
+        );
         assert!(l.contains(&"Pause all".to_string()));
         assert!(l.contains(&"Resume all".to_string()));
         assert_eq!(m.tooltip, "Tokentray: 1 needs attention, 1 paused, 1 ok");

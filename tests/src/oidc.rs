@@ -73,7 +73,10 @@ impl OidcServer {
             .expect("read the server's first line");
         let ready: Value = serde_json::from_str(&line)
             .unwrap_or_else(|e| panic!("the OAuth server did not start ({e}): {line:?}"));
-        let issuer = ready["issuer"].as_str().expect("issuer in the ready line").to_owned();
+        let issuer = ready["issuer"]
+            .as_str()
+            .expect("issuer in the ready line")
+            .to_owned();
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
@@ -110,7 +113,11 @@ impl OidcServer {
             (_, None) => self.agent.post(&url).send_empty(),
         }
         .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-        assert!(resp.status().is_success(), "{method} {url}: {}", resp.status());
+        assert!(
+            resp.status().is_success(),
+            "{method} {url}: {}",
+            resp.status()
+        );
         resp.body_mut().read_json().unwrap_or(Value::Null)
     }
 
@@ -138,7 +145,11 @@ impl OidcServer {
 
     /// Changes token lifetimes for tokens issued from now on.
     pub fn set_ttl(&self, access_s: u64, refresh_s: u64) {
-        self.control("POST", "ttl", Some(json!({ "access": access_s, "refresh": refresh_s })));
+        self.control(
+            "POST",
+            "ttl",
+            Some(json!({ "access": access_s, "refresh": refresh_s })),
+        );
     }
 
     /// Every access, refresh and ID token the server issued so far.

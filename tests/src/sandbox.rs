@@ -108,7 +108,10 @@ impl Sandbox {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("no engine answered on {} within {within:?}", self.socket().display());
+        panic!(
+            "no engine answered on {} within {within:?}",
+            self.socket().display()
+        );
     }
 }
 

@@ -24,7 +24,10 @@ fn tray_app_stays_up_idles_quietly_and_a_second_launch_hands_over() {
     let wakeups = procstat::wakeups_per_second(app.pid(), IDLE_WINDOW);
     let pss = procstat::pss_kib(app.pid()).unwrap_or(0);
     println!("idle tray app: {wakeups:.2} wakeups/s over {IDLE_WINDOW:?}, PSS {pss} KiB");
-    assert!(wakeups < 1.0, "idle tray app wakes {wakeups:.2} times a second");
+    assert!(
+        wakeups < 1.0,
+        "idle tray app wakes {wakeups:.2} times a second"
+    );
 
     // A second launch through the CLI hands over and exits 0; the first keeps running.
     let second = s.cli(&["run", "--minimized"]);
@@ -34,7 +37,11 @@ fn tray_app_stays_up_idles_quietly_and_a_second_launch_hands_over() {
         "{}",
         String::from_utf8_lossy(&second.stderr)
     );
-    assert!(app.is_running(), "the first app exited after a second launch:\n{}", app.output());
+    assert!(
+        app.is_running(),
+        "the first app exited after a second launch:\n{}",
+        app.output()
+    );
 
     // The app serves the CLI over its socket.
     s.write_settings("");
@@ -82,7 +89,10 @@ fn dashboard_opens_on_a_second_launch_and_is_destroyed_when_closed() {
     let s = Sandbox::new();
     let mut app = s.spawn(bins::app(), &["--minimized"], "app.log");
     s.wait_for_engine(Duration::from_secs(60));
-    assert!(dashboard_windows().is_empty(), "--minimized must not open a window");
+    assert!(
+        dashboard_windows().is_empty(),
+        "--minimized must not open a window"
+    );
 
     // `tokentray run` without --minimized asks the running app for its dashboard.
     assert!(s.cli(&["run"]).status.success());
@@ -107,7 +117,11 @@ fn dashboard_opens_on_a_second_launch_and_is_destroyed_when_closed() {
         dashboard_windows().is_empty()
     });
     std::thread::sleep(Duration::from_secs(2));
-    assert!(app.is_running(), "closing the dashboard ended the app:\n{}", app.output());
+    assert!(
+        app.is_running(),
+        "closing the dashboard ended the app:\n{}",
+        app.output()
+    );
 
     // And it opens again.
     assert!(s.cli(&["run"]).status.success());

@@ -9,11 +9,27 @@ const GUI: [&str; 5] = ["tauri", "gtk", "webkit", "wry", "tao"];
 
 fn dependency_names(package: &str) -> Vec<String> {
     let out = Command::new(env!("CARGO"))
-        .args(["tree", "--offline", "--locked", "-e", "normal,build", "--prefix", "none", "--format", "{p}", "-p", package])
+        .args([
+            "tree",
+            "--offline",
+            "--locked",
+            "-e",
+            "normal,build",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+            "-p",
+            package,
+        ])
         .current_dir(bins::repo_root())
         .output()
         .expect("run cargo tree");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
@@ -31,8 +47,15 @@ fn gui_crates(names: &[String]) -> Vec<&String> {
 fn core_and_cli_have_no_gui_crate_in_their_dependency_tree() {
     for package in ["tokentray-core", "tokentray"] {
         let names = dependency_names(package);
-        assert!(names.len() > 5, "cargo tree listed too little for {package}: {names:?}");
-        assert_eq!(gui_crates(&names), Vec::<&String>::new(), "{package} pulls in a GUI crate");
+        assert!(
+            names.len() > 5,
+            "cargo tree listed too little for {package}: {names:?}"
+        );
+        assert_eq!(
+            gui_crates(&names),
+            Vec::<&String>::new(),
+            "{package} pulls in a GUI crate"
+        );
     }
 }
 
@@ -45,12 +68,21 @@ fn the_check_itself_sees_gui_crates_in_the_app() {
 
 #[test]
 fn the_lean_binary_links_no_gui_library() {
-    let out = Command::new("ldd").arg(bins::cli()).output().expect("run ldd");
+    let out = Command::new("ldd")
+        .arg(bins::cli())
+        .output()
+        .expect("run ldd");
     let libs = String::from_utf8_lossy(&out.stdout);
     assert!(libs.contains("libc.so"), "ldd output looks wrong: {libs}");
     for gui in ["libgtk", "libwebkit", "libgdk", "libayatana", "libX11"] {
         assert!(!libs.contains(gui), "tokentray links {gui}:\n{libs}");
     }
-    let app = Command::new("ldd").arg(bins::app()).output().expect("run ldd");
-    assert!(String::from_utf8_lossy(&app.stdout).contains("libgtk"), "the app should link GTK");
+    let app = Command::new("ldd")
+        .arg(bins::app())
+        .output()
+        .expect("run ldd");
+    assert!(
+        String::from_utf8_lossy(&app.stdout).contains("libgtk"),
+        "the app should link GTK"
+    );
 }

@@ -17,7 +17,10 @@ fn version_and_help() {
     let s = Sandbox::new();
     let out = s.cli(&["--version"]);
     assert!(out.status.success());
-    assert_eq!(stdout(&out).trim(), format!("tokentray {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        stdout(&out).trim(),
+        format!("tokentray {}", env!("CARGO_PKG_VERSION"))
+    );
 
     let out = s.cli(&["--help"]);
     assert!(out.status.success());
@@ -46,7 +49,11 @@ fn status_json_with_no_accounts_is_an_empty_list() {
     assert_eq!(v, serde_json::json!({"accounts": []}));
 
     let out = s.cli(&["status"]);
-    assert!(stdout(&out).starts_with("No accounts yet."), "{}", stdout(&out));
+    assert!(
+        stdout(&out).starts_with("No accounts yet."),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -55,13 +62,15 @@ fn status_lists_configured_accounts_and_pause_persists() {
     s.write_settings("[[account]]\nname = \"alice\"\nprovider = \"local\"\n");
     let out = s.cli(&["pause", "alice"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_slice(&s.cli(&["status", "--json"]).stdout).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_slice(&s.cli(&["status", "--json"]).stdout).unwrap();
     assert_eq!(v["accounts"][0]["name"], "alice");
     assert_eq!(v["accounts"][0]["status"], "paused");
     assert!(stdout(&s.cli(&["status"])).contains("alice"));
 
     assert!(s.cli(&["resume", "alice"]).status.success());
-    let v: serde_json::Value = serde_json::from_slice(&s.cli(&["status", "--json"]).stdout).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_slice(&s.cli(&["status", "--json"]).stdout).unwrap();
     assert_eq!(v["accounts"][0]["status"], "signed_out");
 }
 
@@ -83,7 +92,10 @@ fn a_broken_settings_file_is_reported_with_line_and_column_and_kept() {
     let out = s.cli(&["status"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("settings.toml") && err.contains("line 3"), "{err}");
+    assert!(
+        err.contains("settings.toml") && err.contains("line 3"),
+        "{err}"
+    );
     let kept = std::fs::read_to_string(s.config_dir().join("settings.toml")).unwrap();
     assert_eq!(kept, broken);
 }
@@ -128,14 +140,24 @@ fn a_second_headless_run_hands_over_and_exits_0() {
     assert!(first.is_running(), "the first engine must keep running");
 
     // Status through the socket answers the same document as from disk.
-    let v: serde_json::Value = serde_json::from_slice(&s.cli(&["status", "--json"]).stdout).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_slice(&s.cli(&["status", "--json"]).stdout).unwrap();
     assert_eq!(v, serde_json::json!({"accounts": []}));
 
     let status = first.terminate();
-    assert!(status.success(), "headless engine should exit cleanly on SIGTERM: {status:?}");
+    assert!(
+        status.success(),
+        "headless engine should exit cleanly on SIGTERM: {status:?}"
+    );
     assert!(!s.socket().exists(), "socket removed on exit");
-    assert!(first.output().contains("headless engine running"), "{}", first.output());
+    assert!(
+        first.output().contains("headless engine running"),
+        "{}",
+        first.output()
+    );
     // The rolling log file is in the state folder.
-    let logs: Vec<_> = std::fs::read_dir(s.state_dir().join("logs")).unwrap().collect();
+    let logs: Vec<_> = std::fs::read_dir(s.state_dir().join("logs"))
+        .unwrap()
+        .collect();
     assert_eq!(logs.len(), 1);
 }

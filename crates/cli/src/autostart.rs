@@ -27,14 +27,17 @@ pub fn run(args: AutostartArgs) -> Result<(), CliError> {
     let entry = autostart.entry_path().display().to_string();
     match args.action {
         Action::On => {
-            let app = tokentray_core::paths::app_binary().map_err(|e| CliError::new(e.to_string()))?;
+            let app =
+                tokentray_core::paths::app_binary().map_err(|e| CliError::new(e.to_string()))?;
             autostart
                 .enable(&app)
                 .map_err(|e| CliError::new(e.to_string()))?;
             println!("on: {} starts at login ({entry})", app.display());
         }
         Action::Off => {
-            autostart.disable().map_err(|e| CliError::new(e.to_string()))?;
+            autostart
+                .disable()
+                .map_err(|e| CliError::new(e.to_string()))?;
             println!("off: Tokentray does not start at login");
         }
         Action::Status => {

@@ -42,7 +42,10 @@ fn launch_app(minimized: bool) -> Result<(), CliError> {
     {
         use std::os::unix::process::CommandExt;
         let e = cmd.exec();
-        Err(CliError::new(format!("cannot start {}: {e}", app.display())))
+        Err(CliError::new(format!(
+            "cannot start {}: {e}",
+            app.display()
+        )))
     }
     #[cfg(not(unix))]
     {

@@ -23,7 +23,8 @@ pub const ENGINE_TIMEOUT: Duration = Duration::from_secs(10);
 pub fn run(paths: &Paths, args: StatusArgs) -> Result<(), CliError> {
     let status = current(paths)?;
     if args.json {
-        let text = serde_json::to_string_pretty(&status).map_err(|e| CliError::new(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&status).map_err(|e| CliError::new(e.to_string()))?;
         println!("{text}");
     } else {
         print!("{}", table(&status, paths));
@@ -34,8 +35,11 @@ pub fn run(paths: &Paths, args: StatusArgs) -> Result<(), CliError> {
 /// The live status from the running engine, else what is on disk.
 fn current(paths: &Paths) -> Result<Status, CliError> {
     match socket::call(&paths.socket_file(), &Request::Status, ENGINE_TIMEOUT) {
-        Ok(v) => serde_json::from_value(v)
-            .map_err(|e| CliError::new(format!("the running engine sent an unreadable status ({e}); is it an older version?"))),
+        Ok(v) => serde_json::from_value(v).map_err(|e| {
+            CliError::new(format!(
+                "the running engine sent an unreadable status ({e}); is it an older version?"
+            ))
+        }),
         Err(ClientError::NotRunning) => Ok(Engine::open(paths.clone())?.status()),
         Err(e) => Err(e.into()),
     }

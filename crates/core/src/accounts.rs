@@ -235,7 +235,10 @@ mod tests {
 
         std::fs::write(&path, "{\n  \"accounts\": {\n    \"a\": [").unwrap();
         let err = StateFile::load(&path).unwrap_err().to_string();
-        assert!(err.contains("state.json") && err.contains("line 3"), "{err}");
+        assert!(
+            err.contains("state.json") && err.contains("line 3"),
+            "{err}"
+        );
         // Never silently overwritten: the broken file is still there.
         assert!(std::fs::read_to_string(&path).unwrap().ends_with('['));
     }

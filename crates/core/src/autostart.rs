@@ -146,7 +146,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = Autostart::at(dir.path().join("autostart/tokentray.desktop"));
         assert!(!a.is_enabled());
-        a.enable(Path::new("/opt/token tray/tokentray-app")).unwrap();
+        a.enable(Path::new("/opt/token tray/tokentray-app"))
+            .unwrap();
         assert!(a.is_enabled());
         let text = std::fs::read_to_string(a.entry_path()).unwrap();
         assert!(
@@ -168,7 +169,9 @@ mod tests {
 
     #[test]
     fn launch_agent_runs_the_app_minimized() {
-        let plist = launch_agent(Path::new("/Applications/Tokentray.app/Contents/MacOS/tokentray-app"));
+        let plist = launch_agent(Path::new(
+            "/Applications/Tokentray.app/Contents/MacOS/tokentray-app",
+        ));
         assert!(plist.contains("<string>--minimized</string>"));
         assert!(plist.contains("<key>RunAtLoad</key><true/>"));
     }

@@ -117,7 +117,13 @@ impl Engine {
         {
             let mut state = self.lock_state();
             let mut next = state.clone();
-            for a in self.inner.settings.accounts.iter().filter(|a| select(&a.name)) {
+            for a in self
+                .inner
+                .settings
+                .accounts
+                .iter()
+                .filter(|a| select(&a.name))
+            {
                 let record = next.accounts.entry(a.name.clone()).or_default();
                 let from = record.state();
                 record.paused = paused;
@@ -188,7 +194,11 @@ mod tests {
         let (dir, e) = engine_with(&["a", "b"]);
         let mut rx = e.subscribe();
         assert_eq!(e.set_paused_all(true).unwrap(), 2);
-        assert_eq!(e.set_paused_all(true).unwrap(), 0, "second pause changes nothing");
+        assert_eq!(
+            e.set_paused_all(true).unwrap(),
+            0,
+            "second pause changes nothing"
+        );
         let ev = rx.try_recv().unwrap();
         assert_eq!(
             ev,
@@ -205,7 +215,12 @@ mod tests {
             .iter()
             .all(|a| a.status == AccountState::Paused));
         reopened.set_paused("b", false).unwrap();
-        let states: Vec<_> = reopened.status().accounts.iter().map(|a| a.status).collect();
+        let states: Vec<_> = reopened
+            .status()
+            .accounts
+            .iter()
+            .map(|a| a.status)
+            .collect();
         assert_eq!(states, [AccountState::Paused, AccountState::SignedOut]);
     }
 

@@ -74,12 +74,14 @@ pub fn claim(paths: &Paths) -> Result<Claim, InstanceError> {
     let socket_path = paths.socket_file();
     // We hold the lock, so any socket file is a leftover of an engine that died.
     match std::fs::remove_file(&socket_path) {
-        Ok(()) => tracing::info!("removed a stale socket left by an engine that did not exit cleanly"),
+        Ok(()) => {
+            tracing::info!("removed a stale socket left by an engine that did not exit cleanly")
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io(socket_path)(e)),
     }
-    let listener = std::os::unix::net::UnixListener::bind(&socket_path)
-        .map_err(io(socket_path.clone()))?;
+    let listener =
+        std::os::unix::net::UnixListener::bind(&socket_path).map_err(io(socket_path.clone()))?;
     listener
         .set_nonblocking(true)
         .map_err(io(socket_path.clone()))?;
@@ -97,7 +99,11 @@ pub fn claim(paths: &Paths) -> Result<Claim, InstanceError> {
 
 /// Tells the running engine that someone launched Tokentray again. Waits up to `patience` for an
 /// engine that holds the lock but is still starting up.
-pub fn hand_over(paths: &Paths, open_dashboard: bool, patience: Duration) -> Result<(), ClientError> {
+pub fn hand_over(
+    paths: &Paths,
+    open_dashboard: bool,
+    patience: Duration,
+) -> Result<(), ClientError> {
     let deadline = Instant::now() + patience;
     let req = Request::Activate { open_dashboard };
     loop {
@@ -141,7 +147,9 @@ mod tests {
             .unwrap();
         assert_eq!(
             events.recv().await.unwrap(),
-            Event::ActivateRequested { open_dashboard: true }
+            Event::ActivateRequested {
+                open_dashboard: true
+            }
         );
         let p = paths.clone();
         let status = tokio::task::spawn_blocking(move || {
@@ -156,7 +164,10 @@ mod tests {
         server.await.unwrap();
         drop(guard);
         assert!(!paths.socket_file().exists());
-        assert!(matches!(claim(&paths).unwrap(), Claim::Primary(_)), "lock freed");
+        assert!(
+            matches!(claim(&paths).unwrap(), Claim::Primary(_)),
+            "lock freed"
+        );
     }
 
     #[test]

@@ -19,9 +19,8 @@ pub const KEEP_DAYS: usize = 7;
 /// Sets up logging once per process. `RUST_LOG` overrides `default_filter`. With `log_dir`, a
 /// daily-rolling `tokentray.YYYY-MM-DD.log` is written there too (last [`KEEP_DAYS`] kept).
 pub fn init(default_filter: &str, log_dir: Option<&Path>) -> LogGuard {
-    let filter = || {
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter))
-    };
+    let filter =
+        || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let stderr = fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())

@@ -74,7 +74,9 @@ pub enum ClientError {
     #[error("Tokentray is not running; start it with `tokentray run`")]
     NotRunning,
     /// The engine did not answer in time.
-    #[error("the running Tokentray engine did not answer within {0:?}; check its log or restart it")]
+    #[error(
+        "the running Tokentray engine did not answer within {0:?}; check its log or restart it"
+    )]
     Timeout(Duration),
     /// The connection broke or the answer was not understood.
     #[error("talking to the running Tokentray engine failed: {0}")]
@@ -90,13 +92,21 @@ const MAX_LINE: u64 = 64 * 1024;
 /// Sends one request to the engine listening at `socket` and waits for its answer.
 ///
 /// Synchronous on purpose: the lean CLI starts no async runtime for a one-shot call.
-pub fn call(socket: &Path, req: &Request, timeout: Duration) -> Result<serde_json::Value, ClientError> {
+pub fn call(
+    socket: &Path,
+    req: &Request,
+    timeout: Duration,
+) -> Result<serde_json::Value, ClientError> {
     let stream = std::os::unix::net::UnixStream::connect(socket).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => ClientError::NotRunning,
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
+            ClientError::NotRunning
+        }
         _ => ClientError::Protocol(e.to_string()),
     })?;
     let io = |e: std::io::Error| match e.kind() {
-        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => ClientError::Timeout(timeout),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+            ClientError::Timeout(timeout)
+        }
         _ => ClientError::Protocol(e.to_string()),
     };
     stream.set_read_timeout(Some(timeout)).map_err(io)?;
@@ -161,7 +171,10 @@ async fn handle_connection(
             return Ok(());
         }
         if !line.ends_with('\n') {
-            let resp = failure("bad_request", format!("request longer than {MAX_LINE} bytes"));
+            let resp = failure(
+                "bad_request",
+                format!("request longer than {MAX_LINE} bytes"),
+            );
             return write.write_all(&response_line(&resp)).await;
         }
         let resp = match serde_json::from_str::<Request>(&line) {
