@@ -31,7 +31,6 @@ if [ "${1:-}" = "--inner" ]; then
   status=0
   "$@" || status=$?
   kill "$dunst_pid" 2>/dev/null || true
-  pkill -u "$(id -u)" -f "gnome-keyring-daemon.*--components=secrets" -P $$ 2>/dev/null || true
   exit "$status"
 fi
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use tokentray_tests::{bins, procstat, require_session, sandbox::Sandbox};
 
 /// How long the app must stay up.
-const SOAK: Duration = Duration::from_secs(75);
+const SOAK: Duration = Duration::from_secs(120);
 /// The window over which wakeups are counted.
 const IDLE_WINDOW: Duration = Duration::from_secs(30);
 

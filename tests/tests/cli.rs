@@ -161,3 +161,37 @@ fn a_second_headless_run_hands_over_and_exits_0() {
         .collect();
     assert_eq!(logs.len(), 1);
 }
+
+#[test]
+fn rust_log_sets_the_engine_log_level_for_stderr_and_file() {
+    let s = Sandbox::new();
+    let mut quiet = {
+        let log = s.root().join("quiet.log");
+        let out = std::fs::File::create(&log).unwrap();
+        let child = s
+            .command(bins::cli())
+            .args(["run", "--headless"])
+            .env("RUST_LOG", "warn")
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        tokentray_tests::sandbox::Running { child, log }
+    };
+    s.wait_for_engine(Duration::from_secs(20));
+    assert!(quiet.terminate().success());
+    assert!(
+        !quiet.output().contains("headless engine running"),
+        "RUST_LOG=warn must hide info lines: {}",
+        quiet.output()
+    );
+    let logs = s.state_dir().join("logs");
+    let file_text: String = std::fs::read_dir(&logs)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(
+        !file_text.contains("headless engine running"),
+        "{file_text}"
+    );
+}
