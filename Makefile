@@ -9,7 +9,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 # Build-time libraries of a Tauri 2 app on Debian/Ubuntu.
 RUN_PKGS := build-essential pkg-config curl libssl-dev libwebkit2gtk-4.1-dev \
-            libayatana-appindicator3-dev librsvg2-dev libxdo-dev
+            libayatana-appindicator3-dev librsvg2-dev libxdo-dev libdbus-1-dev
 # The real services the tests run against: Secret Service, D-Bus, X, notifications, plus tools
 # the tests drive them with.
 TEST_PKGS := $(RUN_PKGS) gnome-keyring libsecret-tools dbus dbus-x11 xvfb dunst libnotify-bin \

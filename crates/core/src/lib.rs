@@ -11,9 +11,11 @@ pub mod fsutil;
 pub mod instance;
 pub mod logging;
 pub mod paths;
+pub mod secret;
 pub mod settings;
 pub mod socket;
 pub mod status;
+pub mod vault;
 
 pub use engine::{Engine, EngineError};
 pub use paths::Paths;
