@@ -13,6 +13,21 @@ export XDG_CONFIG_HOME="$work/config" XDG_STATE_HOME="$work/state" XDG_RUNTIME_D
 mkdir -p "$XDG_CONFIG_HOME/tokentray" "$XDG_STATE_HOME/tokentray" "$XDG_RUNTIME_DIR"
 chmod 700 "$XDG_RUNTIME_DIR"
 cat >"$XDG_CONFIG_HOME/tokentray/settings.toml" <<'TOML'
+[provider.github]
+preset = "github"
+token_url = "https://github.com/login/oauth/access_token"
+client_id = "Iv1.example"
+
+[provider.gitlab]
+preset = "gitlab"
+token_url = "https://gitlab.com/oauth/token"
+client_id = "example"
+
+[provider.okta]
+issuer = "https://example.okta.com"
+token_url = "https://example.okta.com/oauth2/v1/token"
+client_id = "example"
+
 [[account]]
 name = "github-work"
 provider = "github"

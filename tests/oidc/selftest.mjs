@@ -3,12 +3,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import http from 'node:http';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { signIn } from './flows.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const run = promisify(execFile);
@@ -34,38 +33,9 @@ const post = (path, form) => fetch(issuer + path, {
 const control = (path, body, method = 'POST') => fetch(`${issuer}/__control/${path}`, {
   method, headers: { 'content-type': 'application/json' }, body: body && JSON.stringify(body),
 }).then((r) => r.json());
-const b64url = (buf) => buf.toString('base64url');
-
-// Runs the scripted user against a one-shot loopback listener; returns the code.
-async function authorize(user = 'alice') {
-  const verifier = b64url(randomBytes(32));
-  const challenge = b64url(createHash('sha256').update(verifier).digest());
-  const state = b64url(randomBytes(12));
-  let got;
-  const cb = http.createServer((req, res) => {
-    got = new URL(req.url, 'http://127.0.0.1').searchParams;
-    res.end('Signed in. You may close this tab.');
-  });
-  cb.listen(0, '127.0.0.1');
-  await once(cb, 'listening');
-  const redirect = `http://127.0.0.1:${cb.address().port}/callback`;
-  const url = `${issuer}/auth?${new URLSearchParams({
-    client_id: 'tokentray', response_type: 'code', scope: 'openid offline_access api',
-    redirect_uri: redirect, state, code_challenge: challenge, code_challenge_method: 'S256',
-  })}`;
-  await run(process.execPath, [join(here, 'user.mjs'), url], { env: { ...process.env, TT_USER: user } });
-  cb.close();
-  assert.equal(got.get('state'), state);
-  return { code: got.get('code'), verifier, redirect };
-}
 
 async function tokensFor(user) {
-  const { code, verifier, redirect } = await authorize(user);
-  const res = await post('/token', {
-    grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirect, client_id: 'tokentray',
-  });
-  assert.equal(res.status, 200);
-  return res.json();
+  return signIn(issuer, { user });
 }
 
 test('discovery lists the endpoints', async () => {

@@ -59,7 +59,10 @@ fn status_json_with_no_accounts_is_an_empty_list() {
 #[test]
 fn status_lists_configured_accounts_and_pause_persists() {
     let s = Sandbox::new();
-    s.write_settings("[[account]]\nname = \"alice\"\nprovider = \"local\"\n");
+    s.write_settings(
+        "[provider.local]\ntoken_url = \"http://127.0.0.1:9/token\"\nclient_id = \"c\"\n\n\
+         [[account]]\nname = \"alice\"\nprovider = \"local\"\n",
+    );
     let out = s.cli(&["pause", "alice"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value =

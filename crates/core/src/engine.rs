@@ -173,7 +173,9 @@ mod tests {
     fn engine_with(accounts: &[&str]) -> (tempfile::TempDir, Engine) {
         let dir = tempfile::tempdir().unwrap();
         let paths = Paths::under(dir.path());
-        let mut text = String::new();
+        let mut text = String::from(
+            "[provider.p]\ntoken_url = \"https://p.example/token\"\nclient_id = \"c\"\n",
+        );
         for a in accounts {
             text.push_str(&format!("[[account]]\nname = \"{a}\"\nprovider = \"p\"\n"));
         }

@@ -5,12 +5,16 @@
 
 pub mod accounts;
 pub mod autostart;
+pub mod crosslock;
 pub mod engine;
 pub mod events;
 pub mod fsutil;
+pub mod http;
 pub mod instance;
 pub mod logging;
+pub mod oauth;
 pub mod paths;
+pub mod schedule;
 pub mod secret;
 pub mod settings;
 pub mod socket;

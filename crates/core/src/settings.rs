@@ -1,16 +1,67 @@
 //! The human-editable settings file: providers, accounts, jobs. Never holds a secret.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::oauth::classify::ClassOverrides;
 
 /// Everything the user configured. A missing file means "nothing configured yet".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// OAuth providers by name (`[provider.NAME]`).
+    #[serde(
+        default,
+        rename = "provider",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub providers: BTreeMap<String, ProviderSettings>,
     /// The accounts, in the order the user added them (the tray lists them in this order).
     #[serde(default, rename = "account", skip_serializing_if = "Vec::is_empty")]
     pub accounts: Vec<AccountSettings>,
+    /// Warm-up jobs (`[[job]]`).
+    #[serde(default, rename = "job", skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<JobSettings>,
+}
+
+/// An OAuth provider: where its endpoints are and which client Tokentray signs in as.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderSettings {
+    /// The preset it came from (github, google, microsoft, gitlab), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    /// The issuer it was discovered from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// The authorization endpoint (browser sign-in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorize_url: Option<String>,
+    /// The token endpoint.
+    pub token_url: String,
+    /// The device authorization endpoint (RFC 8628), if the provider has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_url: Option<String>,
+    /// The revocation endpoint (RFC 7009), if the provider has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke_url: Option<String>,
+    /// The userinfo endpoint, if any (identity pinning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_url: Option<String>,
+    /// The OAuth client id.
+    pub client_id: String,
+    /// The scopes to ask for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    /// True when a client secret is stored in the keychain for this provider.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub client_secret: bool,
+    /// Per-provider changes to the failure classification table.
+    #[serde(default, skip_serializing_if = "ClassOverrides::is_empty")]
+    pub errors: ClassOverrides,
 }
 
 /// One OAuth account.
@@ -21,6 +72,57 @@ pub struct AccountSettings {
     pub name: String,
     /// The provider it signs in with.
     pub provider: String,
+    /// Git hosts this account answers for in the credential helper.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub git_hosts: Vec<String>,
+}
+
+/// A warm-up job: an authenticated HTTP request repeated on an interval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSettings {
+    /// The job's name.
+    pub name: String,
+    /// The account whose token it uses.
+    pub account: String,
+    /// The URL to call.
+    pub url: String,
+    /// The HTTP method.
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// The interval: `30s`, `5m`, `2h`.
+    #[serde(default = "default_every")]
+    pub every: String,
+    /// Extra headers, each `Name: value`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<String>,
+    /// A request body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+fn default_method() -> String {
+    "GET".into()
+}
+
+fn default_every() -> String {
+    "5m".into()
+}
+
+/// Parses `30s`, `5m`, `2h` (and `1d`); a bare number is seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        "d" => n.checked_mul(86_400)?,
+        _ => return None,
+    };
+    Some(Duration::from_secs(secs))
 }
 
 /// Why the settings could not be read. Each variant says where and what to do.
@@ -29,6 +131,22 @@ pub enum SettingsError {
     /// The file exists but could not be read.
     #[error("cannot read the settings file {path}: {source}")]
     Read {
+        /// The settings file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file parses but does not hang together (an account names a missing provider, …).
+    #[error("the settings file {path} is inconsistent: {problem}. Fix it by hand (Tokentray will not overwrite it)")]
+    Inconsistent {
+        /// The settings file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The file could not be written.
+    #[error("cannot write the settings file {path}: {source}")]
+    Write {
         /// The settings file.
         path: PathBuf,
         /// The I/O error.
@@ -63,7 +181,7 @@ impl Settings {
 
     /// Parses settings text; `path` only labels errors.
     pub fn parse(text: &str, path: &Path) -> Result<Settings, SettingsError> {
-        toml::from_str(text).map_err(|e| {
+        let settings: Settings = toml::from_str(text).map_err(|e| {
             let (line, column) = e
                 .span()
                 .map(|span| line_column(text, span.start))
@@ -74,9 +192,74 @@ impl Settings {
                 column,
                 message: e.message().trim().to_owned(),
             }
-        })
+        })?;
+        settings
+            .check()
+            .map_err(|problem| SettingsError::Inconsistent {
+                path: path.to_owned(),
+                problem,
+            })?;
+        Ok(settings)
+    }
+
+    /// Writes the settings atomically. Comments are not kept: the file is rewritten whole, so a
+    /// hand edit and a CLI edit never interleave half-way.
+    pub fn save(&self, path: &Path) -> Result<(), SettingsError> {
+        let write = |source| SettingsError::Write {
+            path: path.to_owned(),
+            source,
+        };
+        let text = toml::to_string_pretty(self).map_err(|e| write(std::io::Error::other(e)))?;
+        let text = format!("{HEADER}{text}");
+        crate::fsutil::write_atomic(path, text.as_bytes()).map_err(write)
+    }
+
+    /// The account named `name`.
+    pub fn account(&self, name: &str) -> Option<&AccountSettings> {
+        self.accounts.iter().find(|a| a.name == name)
+    }
+
+    /// Whether the parts refer to each other correctly: unique names, known providers and
+    /// accounts, readable intervals.
+    fn check(&self) -> Result<(), String> {
+        let mut seen = std::collections::BTreeSet::new();
+        for a in &self.accounts {
+            if !seen.insert(a.name.as_str()) {
+                return Err(format!("two accounts are named {:?}", a.name));
+            }
+            if !self.providers.contains_key(&a.provider) {
+                return Err(format!(
+                    "account {:?} uses provider {:?}, which is not defined ([provider.{}])",
+                    a.name, a.provider, a.provider
+                ));
+            }
+        }
+        let mut jobs = std::collections::BTreeSet::new();
+        for j in &self.jobs {
+            if !jobs.insert(j.name.as_str()) {
+                return Err(format!("two jobs are named {:?}", j.name));
+            }
+            if self.account(&j.account).is_none() {
+                return Err(format!(
+                    "job {:?} uses account {:?}, which is not defined",
+                    j.name, j.account
+                ));
+            }
+            match parse_duration(&j.every) {
+                Some(d) if d.as_secs() >= 1 => {}
+                _ => {
+                    return Err(format!(
+                        "job {:?} has interval {:?}; use forms like 30s, 5m, 2h",
+                        j.name, j.every
+                    ))
+                }
+            }
+        }
+        Ok(())
     }
 }
+
+const HEADER: &str = "# Tokentray settings: providers, accounts, warm-up jobs. No secrets here; tokens and\n# client secrets live in the OS keychain. Edit freely; `tokentray status` reports mistakes.\n\n";
 
 /// 1-based line and column (in characters) of a byte offset.
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
@@ -99,7 +282,7 @@ mod tests {
 
     #[test]
     fn accounts_parse_in_order() {
-        let text = "[[account]]\nname = \"b\"\nprovider = \"p\"\n\n[[account]]\nname = \"a\"\nprovider = \"p\"\n";
+        let text = "[provider.p]\ntoken_url = \"https://x/token\"\nclient_id = \"c\"\n\n[[account]]\nname = \"b\"\nprovider = \"p\"\n\n[[account]]\nname = \"a\"\nprovider = \"p\"\n";
         let s = Settings::parse(text, Path::new("s.toml")).unwrap();
         let names: Vec<_> = s.accounts.iter().map(|a| a.name.as_str()).collect();
         assert_eq!(names, ["b", "a"]);
@@ -116,6 +299,57 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("/cfg/settings.toml"), "{msg}");
         assert!(msg.contains("line 3"), "{msg}");
+    }
+
+    #[test]
+    fn an_account_with_a_missing_provider_is_inconsistent() {
+        let text = "[[account]]\nname = \"a\"\nprovider = \"nope\"\n";
+        let err = Settings::parse(text, Path::new("s.toml")).unwrap_err();
+        assert!(matches!(err, SettingsError::Inconsistent { .. }), "{err}");
+        assert!(err.to_string().contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn save_then_load_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.toml");
+        let mut s = Settings::default();
+        s.providers.insert(
+            "p".into(),
+            ProviderSettings {
+                token_url: "https://x/token".into(),
+                client_id: "c".into(),
+                scopes: vec!["openid".into()],
+                ..ProviderSettings::default()
+            },
+        );
+        s.accounts.push(AccountSettings {
+            name: "a".into(),
+            provider: "p".into(),
+            git_hosts: vec!["github.com".into()],
+        });
+        s.jobs.push(JobSettings {
+            name: "warm".into(),
+            account: "a".into(),
+            url: "https://x/api".into(),
+            method: "GET".into(),
+            every: "30s".into(),
+            headers: vec![],
+            body: None,
+        });
+        s.save(&path).unwrap();
+        assert_eq!(Settings::load(&path).unwrap(), s);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("45"), Some(Duration::from_secs(45)));
+        assert_eq!(parse_duration("5x"), None);
+        assert_eq!(parse_duration(""), None);
+        assert_eq!(parse_duration("99999999999999999999h"), None);
     }
 
     #[test]

@@ -268,7 +268,10 @@ mod tests {
         v.save_tokens("a", &sample()).unwrap();
         let back = v.tokens("a").unwrap().unwrap();
         assert_eq!(back.access_token.expose(), "at-1");
-        assert_eq!(back.refresh_token.as_ref().map(Secret::expose), Some("rt-1"));
+        assert_eq!(
+            back.refresh_token.as_ref().map(Secret::expose),
+            Some("rt-1")
+        );
         assert_eq!(back.expires_at, sample().expires_at);
         assert!(!back.refresh_token_differs(&sample()));
         v.delete_tokens("a").unwrap();

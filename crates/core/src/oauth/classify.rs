@@ -1,0 +1,1057 @@
+//! Classification of every refresh answer: ok, permanent (re-login), transient (retry) or config
+//! (fix the provider settings). The input is the raw HTTP answer — status, headers, body — or a
+//! transport failure; the rules are a data table with per-provider overrides from the settings.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+/// The classes of failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    /// The grant is dead: only a new sign-in helps.
+    Permanent,
+    /// Try again later.
+    Transient,
+    /// The provider settings are wrong: re-login would not help.
+    Config,
+}
+
+impl FailureClass {
+    /// `permanent`, `transient` or `config`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureClass::Permanent => "permanent",
+            FailureClass::Transient => "transient",
+            FailureClass::Config => "config",
+        }
+    }
+}
+
+/// A raw answer from the token endpoint.
+pub struct RawAnswer<'a> {
+    /// The HTTP status.
+    pub status: u16,
+    /// The headers (any case).
+    pub headers: &'a [(String, String)],
+    /// The body as received.
+    pub body: &'a [u8],
+}
+
+/// What went wrong below HTTP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportFailure {
+    /// No answer in time.
+    Timeout,
+    /// No connection (refused, DNS, unreachable).
+    Connect(String),
+    /// The TLS handshake failed (a bad certificate, an intercepting proxy).
+    Tls(String),
+    /// Anything else (a reset mid-answer).
+    Other(String),
+}
+
+/// The verdict on one answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// New tokens.
+    Ok(TokenAnswer),
+    /// A failure and its class.
+    Failure(Failure),
+}
+
+/// A successful token response. Plain strings: callers wrap them in `Secret` at once.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenAnswer {
+    /// The new access token.
+    pub access_token: String,
+    /// A new (rotated) refresh token, if the provider sent one.
+    pub refresh_token: Option<String>,
+    /// A new ID token, if any.
+    pub id_token: Option<String>,
+    /// The access token's lifetime in seconds.
+    pub expires_in: Option<u64>,
+    /// The granted scopes (space-separated), if sent.
+    pub scope: Option<String>,
+    /// The token type (normally `Bearer`).
+    pub token_type: Option<String>,
+}
+
+impl fmt::Debug for TokenAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenAnswer")
+            .field("access_token", &"[redacted]")
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .field("token_type", &self.token_type)
+            .finish()
+    }
+}
+
+/// A classified failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Its class.
+    pub class: FailureClass,
+    /// The provider's code (`invalid_grant`), or ours: `http_503`, `timeout`, `connect`, `tls`,
+    /// `transport`, `unparseable`, `empty_body`, `no_access_token`.
+    pub code: String,
+    /// A provider sub-code (`AADSTS70008`, an Okta `E0000011`), if any.
+    pub subcode: Option<String>,
+    /// The HTTP status, when there was an answer.
+    pub http_status: Option<u16>,
+    /// The provider's own description, sanitized and cut to 300 characters.
+    pub description: Option<String>,
+    /// What the user should do, in one sentence.
+    pub advice: String,
+    /// How long the provider asked us to wait (`Retry-After`), capped at an hour.
+    pub retry_after: Option<Duration>,
+    /// False when the code is not in the table: transient, but counted by the scheduler.
+    pub known: bool,
+}
+
+/// Changes to the table for one provider, from the settings file:
+/// `[provider.NAME.errors]` with `codes = { some_code = "permanent" }` and `subcodes = { … }`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassOverrides {
+    /// Code → class.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub codes: BTreeMap<String, FailureClass>,
+    /// Sub-code → class.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub subcodes: BTreeMap<String, FailureClass>,
+}
+
+impl ClassOverrides {
+    /// True when it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty() && self.subcodes.is_empty()
+    }
+}
+
+/// The classification table: code → class and sub-code → class.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassTable {
+    codes: BTreeMap<String, FailureClass>,
+    subcodes: BTreeMap<String, FailureClass>,
+}
+
+use FailureClass::{Config, Permanent, Transient};
+
+/// Built-in codes. Matching is case-insensitive.
+const CODES: &[(&str, FailureClass)] = &[
+    // source: RFC 6749 §5.2 — the grant (refresh token) is invalid, expired or revoked.
+    ("invalid_grant", Permanent),
+    // source: shared/design.md, and providers that say it in so many words (OpenAI, Anthropic
+    // OAuth, custom IdPs). `token_expired` at the refresh boundary means the refresh token.
+    ("token_expired", Permanent),
+    ("refresh_token_expired", Permanent),
+    ("refresh_token_reused", Permanent),
+    ("refresh_token_invalidated", Permanent),
+    ("refresh_token_revoked", Permanent),
+    ("invalid_refresh_token", Permanent), // source: Slack oauth.v2.access errors
+    ("token_revoked", Permanent),         // source: Slack
+    ("account_inactive", Permanent),      // source: Slack
+    ("account_deactivated", Permanent),
+    ("account_suspended", Permanent),
+    ("account_deleted", Permanent),
+    ("user_deactivated", Permanent),
+    ("user_not_found", Permanent),
+    // source: OpenID Connect Core §3.1.2.6 — from a refresh these mean "sign in again".
+    ("interaction_required", Permanent),
+    ("login_required", Permanent),
+    ("consent_required", Permanent),
+    ("account_selection_required", Permanent),
+    // source: RFC 6749 §4.1.2.1 — the user (or an admin) withdrew consent.
+    ("access_denied", Permanent),
+    // source: RFC 8628 §3.5 — the device code expired: start the device flow again.
+    ("expired_token", Permanent),
+    // source: GitHub "Troubleshooting OAuth app access token request errors".
+    ("bad_refresh_token", Permanent),
+    ("bad_verification_code", Permanent),
+    ("unauthorized", Permanent), // source: GitHub, an app suspended or a token not allowed
+    // source: AWS Cognito InitiateAuth errors (`__type`).
+    ("NotAuthorizedException", Permanent),
+    ("UserNotFoundException", Permanent),
+    ("UserNotConfirmedException", Permanent),
+    ("PasswordResetRequiredException", Permanent),
+    // source: RFC 6749 §5.2 — the client is wrong: fix the settings, re-login would not help.
+    ("invalid_client", Config),
+    ("unauthorized_client", Config),
+    ("unsupported_grant_type", Config),
+    ("invalid_scope", Config),
+    // Decision: a malformed refresh request is our configuration's fault (a missing client id,
+    // a provider that wants extra parameters), not a dead grant.
+    ("invalid_request", Config),
+    ("unsupported_response_type", Config),
+    ("invalid_client_metadata", Config), // source: RFC 7591 §3.2.2
+    ("incorrect_client_credentials", Config), // source: GitHub
+    ("redirect_uri_mismatch", Config),   // source: GitHub, Google
+    ("invalid_client_id", Config),       // source: Slack
+    ("bad_client_secret", Config),       // source: Slack
+    ("ResourceNotFoundException", Config), // source: Cognito (unknown client / pool)
+    ("InvalidParameterException", Config), // source: Cognito
+    // source: RFC 6749 §5.2 errata / RFC 8628 / OAuth 2.1 — come back later.
+    ("temporarily_unavailable", Transient),
+    ("server_error", Transient),
+    ("slow_down", Transient),             // source: RFC 8628 §3.5
+    ("authorization_pending", Transient), // source: RFC 8628 §3.5
+    ("rate_limit_exceeded", Transient),   // source: OpenAI error codes
+    ("rate_limited", Transient),
+    ("ratelimited", Transient),      // source: Slack
+    ("overloaded_error", Transient), // source: Anthropic API errors
+    ("api_error", Transient),        // source: Anthropic API errors
+    ("internal_server_error", Transient),
+    ("service_unavailable", Transient),
+    ("backendError", Transient), // source: Google APIs error reasons
+    ("internal_failure", Transient),
+    ("TooManyRequestsException", Transient), // source: Cognito
+    ("InternalErrorException", Transient),   // source: Cognito
+    ("LimitExceededException", Transient),   // source: Cognito
+];
+
+/// Built-in sub-codes; they win over the code.
+const SUBCODES: &[(&str, FailureClass)] = &[
+    // source: Microsoft Entra "AADSTS error codes" reference.
+    ("AADSTS70008", Permanent),  // refresh token or code expired
+    ("AADSTS700082", Permanent), // refresh token expired due to inactivity
+    ("AADSTS700084", Permanent), // SPA refresh token expired (24 h)
+    ("AADSTS50173", Permanent),  // grant expired: password changed or revoked
+    ("AADSTS50076", Permanent),  // MFA required: sign in again
+    ("AADSTS50079", Permanent),  // MFA registration required
+    ("AADSTS50078", Permanent),  // MFA claim expired
+    ("AADSTS50057", Permanent),  // user account disabled
+    ("AADSTS50034", Permanent),  // user account not found
+    ("AADSTS50126", Permanent),  // invalid user name or password
+    ("AADSTS50133", Permanent),  // session invalid: password expired or changed
+    ("AADSTS70043", Permanent),  // refresh token expired by Conditional Access sign-in frequency
+    ("AADSTS53003", Permanent),  // blocked by Conditional Access
+    ("AADSTS54005", Permanent),  // code already redeemed
+    ("AADSTS65001", Permanent),  // consent missing: the user must consent again (a sign-in)
+    ("AADSTS7000215", Config),   // invalid client secret
+    ("AADSTS7000222", Config),   // client secret expired
+    ("AADSTS700016", Config),    // application not found in the tenant
+    ("AADSTS90002", Config),     // tenant not found
+    ("AADSTS900144", Config),    // a required request parameter is missing
+    ("AADSTS90033", Transient),  // "a transient error has occurred"
+    ("AADSTS50196", Transient),  // loop detected: back off
+    ("AADSTS90006", Transient),  // service could not verify the request: retry
+    // source: Okta API error codes.
+    ("E0000011", Permanent), // invalid token provided
+    ("E0000015", Config),    // feature not enabled for the org
+    ("E0000047", Transient), // API call exceeded rate limit
+];
+
+impl ClassTable {
+    /// The built-in table.
+    pub fn builtin() -> ClassTable {
+        let lower = |t: &[(&str, FailureClass)]| -> BTreeMap<String, FailureClass> {
+            t.iter()
+                .map(|(k, c)| (k.to_ascii_lowercase(), *c))
+                .collect()
+        };
+        ClassTable {
+            codes: lower(CODES),
+            subcodes: lower(SUBCODES),
+        }
+    }
+
+    /// This table with `overrides` on top.
+    pub fn with_overrides(&self, overrides: &ClassOverrides) -> ClassTable {
+        let mut t = self.clone();
+        for (k, c) in &overrides.codes {
+            t.codes.insert(k.to_ascii_lowercase(), *c);
+        }
+        for (k, c) in &overrides.subcodes {
+            t.subcodes.insert(k.to_ascii_lowercase(), *c);
+        }
+        t
+    }
+
+    fn code(&self, code: &str) -> Option<FailureClass> {
+        self.codes.get(&code.to_ascii_lowercase()).copied()
+    }
+
+    fn subcode(&self, sub: &str) -> Option<FailureClass> {
+        self.subcodes.get(&sub.to_ascii_lowercase()).copied()
+    }
+}
+
+/// The most of a body we look at; enough for any real error document.
+const SCAN_LIMIT: usize = 64 * 1024;
+/// The longest description kept.
+const DESCRIPTION_LIMIT: usize = 300;
+/// The longest `Retry-After` honoured.
+const RETRY_AFTER_CAP: Duration = Duration::from_secs(3600);
+
+/// An error as the provider expressed it, before classification.
+#[derive(Debug, Default)]
+struct Parsed {
+    code: Option<String>,
+    subcode: Option<String>,
+    description: Option<String>,
+    /// The answer was a token response.
+    tokens: Option<TokenAnswer>,
+    /// The body was a readable document (JSON object or form).
+    readable: bool,
+}
+
+/// Classifies one raw answer from the token endpoint.
+pub fn classify(answer: &RawAnswer<'_>, table: &ClassTable, now: SystemTime) -> Verdict {
+    let status = answer.status;
+    let body = &answer.body[..answer.body.len().min(SCAN_LIMIT)];
+    let parsed = parse_body(body);
+    let retry_after = header(answer.headers, "retry-after").and_then(|v| parse_retry_after(v, now));
+    let fail = |class: FailureClass, code: String, known: bool, p: &Parsed| {
+        Verdict::Failure(Failure {
+            class,
+            advice: advice(class, &code),
+            code,
+            subcode: p.subcode.clone(),
+            http_status: Some(status),
+            description: p.description.clone(),
+            retry_after,
+            known,
+        })
+    };
+
+    // A gateway under load may pass along any body; 429 and 5xx are "later", whatever the body
+    // says (a permanent code behind a 503 is not an answer from a healthy provider).
+    if status == 408 || status == 425 || status == 429 || (500..600).contains(&status) {
+        let code = parsed
+            .code
+            .clone()
+            .unwrap_or_else(|| format!("http_{status}"));
+        return fail(Transient, code, true, &parsed);
+    }
+
+    if let Some(code) = parsed.code.clone() {
+        let by_sub = parsed.subcode.as_deref().and_then(|s| table.subcode(s));
+        return match by_sub.or_else(|| table.code(&code)) {
+            Some(class) => fail(class, code, true, &parsed),
+            None => fail(Transient, code, false, &parsed),
+        };
+    }
+
+    if (200..300).contains(&status) {
+        return match parsed.tokens {
+            Some(tokens) => Verdict::Ok(tokens),
+            None if body.iter().all(u8::is_ascii_whitespace) => {
+                fail(Transient, "empty_body".into(), true, &parsed)
+            }
+            None if parsed.readable => fail(Transient, "no_access_token".into(), true, &parsed),
+            None => fail(Transient, "unparseable".into(), true, &parsed),
+        };
+    }
+
+    // A 401 without a readable body may still say what is wrong in its challenge.
+    if status == 401 {
+        if let Some(code) = header(answer.headers, "www-authenticate").and_then(challenge_error) {
+            return match table.code(&code) {
+                Some(class) => fail(class, code, true, &parsed),
+                None => fail(Transient, code, false, &parsed),
+            };
+        }
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return fail(Transient, "empty_body".into(), true, &parsed);
+    }
+    // An HTML page or garbage from a proxy is not an answer from the provider.
+    fail(Transient, "unparseable".into(), true, &parsed)
+}
+
+/// Classifies a failure below HTTP: always transient.
+pub fn classify_transport(failure: &TransportFailure) -> Failure {
+    let (code, description) = match failure {
+        TransportFailure::Timeout => ("timeout", None),
+        TransportFailure::Connect(d) => ("connect", Some(d)),
+        TransportFailure::Tls(d) => ("tls", Some(d)),
+        TransportFailure::Other(d) => ("transport", Some(d)),
+    };
+    Failure {
+        class: Transient,
+        code: code.into(),
+        subcode: None,
+        http_status: None,
+        description: description.map(|d| sanitize(d)),
+        advice: advice(Transient, code),
+        retry_after: None,
+        known: true,
+    }
+}
+
+fn advice(class: FailureClass, code: &str) -> String {
+    match (class, code) {
+        (Transient, "tls") => "The provider's certificate was not accepted (a proxy or a misconfigured server?); Tokentray will retry.".into(),
+        (Transient, _) => "The provider is unreachable or busy; Tokentray will retry.".into(),
+        (Permanent, _) => "The provider no longer accepts this sign-in; re-login is needed.".into(),
+        (Config, c) => format!("The provider rejected the client settings ({c}); check the client id, secret and scopes."),
+    }
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// `Bearer error="invalid_client", …` → `invalid_client`.
+fn challenge_error(value: &str) -> Option<String> {
+    let start = value.find("error=")? + "error=".len();
+    let rest = value[start..].trim_start_matches('"');
+    let end = rest.find(['"', ',', ' ']).unwrap_or(rest.len());
+    (end > 0).then(|| rest[..end].to_owned())
+}
+
+/// Seconds, or an HTTP-date (IMF-fixdate), relative to `now`; capped, past dates are zero.
+fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs).min(RETRY_AFTER_CAP));
+    }
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let at = time::PrimitiveDateTime::parse(v, &format)
+        .ok()?
+        .assume_utc();
+    let at: SystemTime = at.into();
+    Some(
+        at.duration_since(now)
+            .unwrap_or(Duration::ZERO)
+            .min(RETRY_AFTER_CAP),
+    )
+}
+
+fn parse_body(body: &[u8]) -> Parsed {
+    let text = String::from_utf8_lossy(body);
+    let trimmed = text.trim();
+    if trimmed.starts_with('{') {
+        if let Ok(serde_json::Value::Object(map)) =
+            serde_json::from_str::<serde_json::Value>(trimmed)
+        {
+            return from_json(&map);
+        }
+        return Parsed::default();
+    }
+    if trimmed.contains('=') && !trimmed.starts_with('<') && !trimmed.contains(char::is_whitespace)
+    {
+        return from_form(trimmed);
+    }
+    Parsed::default()
+}
+
+fn str_field<'a>(
+    map: &'a serde_json::Map<String, serde_json::Value>,
+    key: &str,
+) -> Option<&'a str> {
+    map.get(key)?.as_str().filter(|s| !s.is_empty())
+}
+
+fn from_json(map: &serde_json::Map<String, serde_json::Value>) -> Parsed {
+    let mut p = Parsed {
+        readable: true,
+        ..Parsed::default()
+    };
+    match map.get("error") {
+        Some(serde_json::Value::String(code)) if !code.is_empty() => {
+            p.code = Some(code.clone());
+            p.description = str_field(map, "error_description")
+                .or_else(|| str_field(map, "message"))
+                .map(sanitize);
+        }
+        // OpenAI `{"error": {"code", "message", "type"}}`; Anthropic `{"error": {"type", …}}`.
+        Some(serde_json::Value::Object(inner)) => {
+            p.code = str_field(inner, "code")
+                .or_else(|| str_field(inner, "type"))
+                .map(str::to_owned);
+            p.description = str_field(inner, "message").map(sanitize);
+        }
+        _ => {}
+    }
+    // Cognito: `{"__type": "NotAuthorizedException", "message": …}` (sometimes prefixed "ns#").
+    if p.code.is_none() {
+        if let Some(t) = str_field(map, "__type") {
+            p.code = Some(t.rsplit('#').next().unwrap_or(t).to_owned());
+            p.description = str_field(map, "message").map(sanitize);
+        }
+    }
+    // Okta's own error shape.
+    if let Some(ec) = str_field(map, "errorCode") {
+        p.subcode = Some(ec.to_owned());
+        if p.code.is_none() {
+            p.code = Some(ec.to_owned());
+        }
+        if p.description.is_none() {
+            p.description = str_field(map, "errorSummary").map(sanitize);
+        }
+    }
+    // Microsoft: `"error_codes": [70008]` or "AADSTS70008: …" at the start of the description.
+    if p.subcode.is_none() {
+        if let Some(n) = map
+            .get("error_codes")
+            .and_then(|v| v.as_array())
+            .and_then(|a| a.first())
+            .and_then(serde_json::Value::as_u64)
+        {
+            p.subcode = Some(format!("AADSTS{n}"));
+        } else if let Some(d) = &p.description {
+            p.subcode = aadsts_prefix(d);
+        }
+    }
+    // Slack: `{"ok": false, "error": "…"}` already handled; `ok: true` is a token answer below.
+    if p.code.is_none() {
+        if let Some(at) = str_field(map, "access_token") {
+            p.tokens = Some(TokenAnswer {
+                access_token: at.to_owned(),
+                refresh_token: str_field(map, "refresh_token").map(str::to_owned),
+                id_token: str_field(map, "id_token").map(str::to_owned),
+                expires_in: map.get("expires_in").and_then(|v| {
+                    v.as_u64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                }),
+                scope: str_field(map, "scope").map(str::to_owned),
+                token_type: str_field(map, "token_type").map(str::to_owned),
+            });
+        }
+    }
+    p
+}
+
+fn aadsts_prefix(description: &str) -> Option<String> {
+    let rest = description.strip_prefix("AADSTS")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    (!digits.is_empty()).then(|| format!("AADSTS{digits}"))
+}
+
+/// `error=bad_refresh_token&error_description=…` (GitHub without `Accept: application/json`).
+fn from_form(text: &str) -> Parsed {
+    let mut fields = BTreeMap::new();
+    for pair in text.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        fields.insert(percent_decode(k), percent_decode(v));
+    }
+    let mut p = Parsed::default();
+    if let Some(code) = fields.get("error").filter(|c| !c.is_empty()) {
+        p.readable = true;
+        p.code = Some(code.clone());
+        p.description = fields.get("error_description").map(|d| sanitize(d));
+    } else if let Some(at) = fields.get("access_token").filter(|t| !t.is_empty()) {
+        p.readable = true;
+        p.tokens = Some(TokenAnswer {
+            access_token: at.clone(),
+            refresh_token: fields.get("refresh_token").cloned(),
+            id_token: fields.get("id_token").cloned(),
+            expires_in: fields.get("expires_in").and_then(|s| s.parse().ok()),
+            scope: fields.get("scope").cloned(),
+            token_type: fields.get("token_type").cloned(),
+        });
+    }
+    p
+}
+
+fn percent_decode(s: &str) -> String {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'+' {
+            out.push(b' ');
+        } else if b == b'%' && i + 2 < bytes.len() {
+            match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
+                }
+                _ => out.push(b),
+            }
+        } else {
+            out.push(b);
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Keeps a provider's description printable and short.
+fn sanitize(s: &str) -> String {
+    let clean: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let clean = clean.trim();
+    match clean.char_indices().nth(DESCRIPTION_LIMIT) {
+        Some((cut, _)) => format!("{}…", &clean[..cut]),
+        None => clean.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a case expects: `None` class means `Verdict::Ok`.
+    struct Case {
+        name: &'static str,
+        status: u16,
+        headers: &'static [(&'static str, &'static str)],
+        body: &'static str,
+        class: Option<FailureClass>,
+        code: &'static str,
+        known: bool,
+    }
+
+    const fn case(
+        name: &'static str,
+        status: u16,
+        body: &'static str,
+        class: Option<FailureClass>,
+        code: &'static str,
+    ) -> Case {
+        Case {
+            name,
+            status,
+            headers: &[],
+            body,
+            class,
+            code,
+            known: true,
+        }
+    }
+
+    const P: Option<FailureClass> = Some(Permanent);
+    const T: Option<FailureClass> = Some(Transient);
+    const C: Option<FailureClass> = Some(Config);
+    const OK: Option<FailureClass> = None;
+
+    const CASES: &[Case] = &[
+        // --- RFC 6749 §5.2 error codes ---
+        // source: RFC 6749 §5.2
+        case("rfc invalid_grant", 400, r#"{"error":"invalid_grant"}"#, P, "invalid_grant"),
+        case("rfc invalid_client", 401, r#"{"error":"invalid_client"}"#, C, "invalid_client"),
+        case("rfc unauthorized_client", 400, r#"{"error":"unauthorized_client"}"#, C, "unauthorized_client"),
+        case("rfc unsupported_grant_type", 400, r#"{"error":"unsupported_grant_type"}"#, C, "unsupported_grant_type"),
+        case("rfc invalid_scope", 400, r#"{"error":"invalid_scope"}"#, C, "invalid_scope"),
+        case("rfc invalid_request", 400, r#"{"error":"invalid_request","error_description":"missing refresh_token"}"#, C, "invalid_request"),
+        // source: RFC 6749 §4.1.2.1 (server_error, temporarily_unavailable)
+        case("rfc temporarily_unavailable", 400, r#"{"error":"temporarily_unavailable"}"#, T, "temporarily_unavailable"),
+        case("rfc server_error", 400, r#"{"error":"server_error"}"#, T, "server_error"),
+        // source: RFC 8628 §3.5
+        case("rfc8628 slow_down", 400, r#"{"error":"slow_down"}"#, T, "slow_down"),
+        case("rfc8628 authorization_pending", 400, r#"{"error":"authorization_pending"}"#, T, "authorization_pending"),
+        case("rfc8628 expired_token", 400, r#"{"error":"expired_token"}"#, P, "expired_token"),
+        case("rfc access_denied", 400, r#"{"error":"access_denied"}"#, P, "access_denied"),
+        // --- the design sketch's permanent codes ---
+        // source: shared/design.md (Classification)
+        case("design token_expired", 401, r#"{"error":"token_expired"}"#, P, "token_expired"),
+        case("design refresh_token_expired", 400, r#"{"error":"refresh_token_expired"}"#, P, "refresh_token_expired"),
+        case("design refresh_token_reused", 400, r#"{"error":"refresh_token_reused"}"#, P, "refresh_token_reused"),
+        case("design refresh_token_invalidated", 400, r#"{"error":"refresh_token_invalidated"}"#, P, "refresh_token_invalidated"),
+        case("design account_deactivated", 403, r#"{"error":"account_deactivated"}"#, P, "account_deactivated"),
+        case("design account_suspended", 403, r#"{"error":"account_suspended"}"#, P, "account_suspended"),
+        case("design account_deleted", 403, r#"{"error":"account_deleted"}"#, P, "account_deleted"),
+        // source: OpenID Connect Core 1.0 §3.1.2.6
+        case("oidc interaction_required", 400, r#"{"error":"interaction_required"}"#, P, "interaction_required"),
+        case("oidc login_required", 400, r#"{"error":"login_required"}"#, P, "login_required"),
+        case("oidc consent_required", 400, r#"{"error":"consent_required"}"#, P, "consent_required"),
+        // --- Microsoft Entra ID ---
+        // source: Microsoft identity platform, "AADSTS error codes" and token endpoint error docs
+        case("aad 70008 expired refresh token", 400, r#"{"error":"invalid_grant","error_description":"AADSTS70008: The provided authorization code or refresh token has expired due to inactivity.","error_codes":[70008]}"#, P, "invalid_grant"),
+        case("aad 700082 inactivity", 400, r#"{"error":"invalid_grant","error_description":"AADSTS700082: The refresh token has expired due to inactivity.","error_codes":[700082]}"#, P, "invalid_grant"),
+        case("aad 50173 password changed", 400, r#"{"error":"invalid_grant","error_description":"AADSTS50173: The provided grant has expired due to it being revoked."}"#, P, "invalid_grant"),
+        case("aad 50076 mfa", 400, r#"{"error":"invalid_grant","error_description":"AADSTS50076: Due to a configuration change made by your administrator, you must use multi-factor authentication.","error_codes":[50076]}"#, P, "invalid_grant"),
+        case("aad 7000215 bad secret", 401, r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.","error_codes":[7000215]}"#, C, "invalid_client"),
+        case("aad 7000222 secret expired", 401, r#"{"error":"invalid_client","error_description":"AADSTS7000222: The provided client secret keys are expired.","error_codes":[7000222]}"#, C, "invalid_client"),
+        case("aad 700016 app not found", 400, r#"{"error":"unauthorized_client","error_description":"AADSTS700016: Application with identifier 'x' was not found in the directory.","error_codes":[700016]}"#, C, "unauthorized_client"),
+        // A transient sub-code wins over the code's usual class.
+        case("aad 90033 transient", 400, r#"{"error":"invalid_grant","error_description":"AADSTS90033: A transient error has occurred. Please try again.","error_codes":[90033]}"#, T, "invalid_grant"),
+        case("aad 50196 loop", 400, r#"{"error":"invalid_grant","error_description":"AADSTS50196: The server terminated an operation because it encountered a client request loop."}"#, T, "invalid_grant"),
+        case("aad 53003 conditional access", 400, r#"{"error":"invalid_grant","error_description":"AADSTS53003: Access has been blocked by Conditional Access policies.","error_codes":[53003]}"#, P, "invalid_grant"),
+        // --- Google ---
+        // source: Google Identity "Using OAuth 2.0 to Access Google APIs" (refresh token expiration)
+        case("google revoked", 400, r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#, P, "invalid_grant"),
+        case("google bad client", 401, r#"{"error":"invalid_client","error_description":"The OAuth client was not found."}"#, C, "invalid_client"),
+        case("google deleted client", 401, r#"{"error":"deleted_client","error_description":"The OAuth client was deleted."}"#, T, "deleted_client"),
+        // --- GitHub: HTTP 200 with the error in the body ---
+        // source: GitHub Docs "Troubleshooting OAuth app access token request errors" / refreshing user tokens
+        case("github bad_refresh_token json", 200, r#"{"error":"bad_refresh_token","error_description":"The refresh token passed is incorrect or expired.","error_uri":"https://docs.github.com"}"#, P, "bad_refresh_token"),
+        case("github bad_refresh_token form", 200, "error=bad_refresh_token&error_description=The+refresh+token+passed+is+incorrect+or+expired.&error_uri=https%3A%2F%2Fdocs.github.com", P, "bad_refresh_token"),
+        case("github incorrect_client_credentials", 200, r#"{"error":"incorrect_client_credentials","error_description":"The client_id and/or client_secret passed are incorrect."}"#, C, "incorrect_client_credentials"),
+        case("github unauthorized", 200, r#"{"error":"unauthorized","error_description":"This app is suspended."}"#, P, "unauthorized"),
+        case("github form token ok", 200, "access_token=ghu_abc&expires_in=28800&refresh_token=ghr_def&refresh_token_expires_in=15811200&scope=&token_type=bearer", OK, ""),
+        // --- Okta ---
+        // source: Okta "Error codes" reference and /token error responses
+        case("okta invalid_grant", 400, r#"{"error":"invalid_grant","error_description":"The refresh token is invalid or expired."}"#, P, "invalid_grant"),
+        case("okta E0000011", 401, r#"{"errorCode":"E0000011","errorSummary":"Invalid token provided","errorLink":"E0000011","errorId":"oae1","errorCauses":[]}"#, P, "E0000011"),
+        case("okta E0000047 rate", 403, r#"{"errorCode":"E0000047","errorSummary":"API call exceeded rate limit due to too many requests."}"#, T, "E0000047"),
+        // --- Auth0 ---
+        // source: Auth0 "Refresh Tokens" and Authentication API error codes
+        case("auth0 unknown refresh token", 403, r#"{"error":"invalid_grant","error_description":"Unknown or invalid refresh token."}"#, P, "invalid_grant"),
+        case("auth0 reuse detected", 403, r#"{"error":"invalid_grant","error_description":"Unknown or invalid refresh token."}"#, P, "invalid_grant"),
+        case("auth0 unauthorized_client", 403, r#"{"error":"unauthorized_client","error_description":"Grant type 'refresh_token' not allowed for the client."}"#, C, "unauthorized_client"),
+        // --- Keycloak ---
+        // source: Keycloak TokenEndpoint error responses
+        case("keycloak not active", 400, r#"{"error":"invalid_grant","error_description":"Token is not active"}"#, P, "invalid_grant"),
+        case("keycloak session not active", 400, r#"{"error":"invalid_grant","error_description":"Session not active"}"#, P, "invalid_grant"),
+        case("keycloak stale token", 400, r#"{"error":"invalid_grant","error_description":"Stale token"}"#, P, "invalid_grant"),
+        // --- AWS Cognito ---
+        // source: Cognito InitiateAuth / token endpoint errors
+        case("cognito expired", 400, r#"{"__type":"NotAuthorizedException","message":"Refresh Token has expired"}"#, P, "NotAuthorizedException"),
+        case("cognito throttled", 400, r#"{"__type":"TooManyRequestsException","message":"Rate exceeded"}"#, T, "TooManyRequestsException"),
+        case("cognito internal", 400, r#"{"__type":"com.amazonaws#InternalErrorException","message":"Internal"}"#, T, "InternalErrorException"),
+        case("cognito unknown client", 400, r#"{"__type":"ResourceNotFoundException","message":"User pool client x does not exist."}"#, C, "ResourceNotFoundException"),
+        case("cognito oauth endpoint", 400, r#"{"error":"invalid_grant"}"#, P, "invalid_grant"),
+        // --- Slack: HTTP 200 with ok=false ---
+        // source: Slack API oauth.v2.access errors
+        case("slack invalid_refresh_token", 200, r#"{"ok":false,"error":"invalid_refresh_token"}"#, P, "invalid_refresh_token"),
+        case("slack token_revoked", 200, r#"{"ok":false,"error":"token_revoked"}"#, P, "token_revoked"),
+        case("slack bad_client_secret", 200, r#"{"ok":false,"error":"bad_client_secret"}"#, C, "bad_client_secret"),
+        case("slack ratelimited", 200, r#"{"ok":false,"error":"ratelimited"}"#, T, "ratelimited"),
+        // --- OpenAI and Anthropic: nested error objects ---
+        // source: OpenAI API "Error codes"
+        case("openai nested token_expired", 401, r#"{"error":{"message":"Provided authentication token is expired.","type":"invalid_request_error","code":"token_expired"}}"#, P, "token_expired"),
+        case("openai refresh_token_reused", 401, r#"{"error":{"message":"Your refresh token has already been used to generate a new access token.","type":"invalid_request_error","code":"refresh_token_reused"}}"#, P, "refresh_token_reused"),
+        case("openai server_error 500", 500, r#"{"error":{"message":"The server had an error","type":"server_error","code":null}}"#, T, "server_error"),
+        // source: Anthropic API "Errors"
+        case("anthropic overloaded 529", 529, r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#, T, "overloaded_error"),
+        case("anthropic api_error", 400, r#"{"type":"error","error":{"type":"api_error","message":"Internal"}}"#, T, "api_error"),
+        // --- GitLab (Doorkeeper, RFC style) ---
+        // source: GitLab OAuth 2.0 identity provider API
+        case("gitlab invalid_grant", 400, r#"{"error":"invalid_grant","error_description":"The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client."}"#, P, "invalid_grant"),
+        case("gitlab invalid_client", 401, r#"{"error":"invalid_client","error_description":"Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method."}"#, C, "invalid_client"),
+        // --- status rules: a busy gateway is transient whatever its body says ---
+        // source: RFC 9110 §15.6 (5xx), RFC 6585 §4 (429)
+        case("429 with invalid_grant body", 429, r#"{"error":"invalid_grant"}"#, T, "invalid_grant"),
+        case("503 with permanent code", 503, r#"{"error":"refresh_token_expired"}"#, T, "refresh_token_expired"),
+        case("nginx 502 html", 502, "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>", T, "http_502"),
+        case("nginx 504 html", 504, "<html><body><h1>504 Gateway Time-out</h1></body></html>", T, "http_504"),
+        case("408", 408, "", T, "http_408"),
+        case("empty 500", 500, "", T, "http_500"),
+        // --- hostile and broken answers ---
+        case("cloudflare 403 html", 403, "<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head><body>blocked</body></html>", T, "unparseable"),
+        case("400 html", 400, "<html><body>Bad Request</body></html>", T, "unparseable"),
+        case("empty 200", 200, "", T, "empty_body"),
+        case("whitespace 200", 200, " \n ", T, "empty_body"),
+        case("200 without a token", 200, r#"{"token_type":"Bearer","expires_in":3600}"#, T, "no_access_token"),
+        case("200 empty access token", 200, r#"{"access_token":"","expires_in":3600}"#, T, "no_access_token"),
+        case("truncated json 200", 200, r#"{"access_token":"abc","refresh_tok"#, T, "unparseable"),
+        case("truncated json 400", 400, r#"{"error":"invalid_gr"#, T, "unparseable"),
+        case("json array", 400, r#"["invalid_grant"]"#, T, "unparseable"),
+        case("numeric error", 400, r#"{"error":42}"#, T, "unparseable"),
+        case("form without error", 400, "foo=bar&baz=1", T, "unparseable"),
+        case("empty 400", 400, "", T, "empty_body"),
+        case("unknown code", 400, r#"{"error":"something_new"}"#, T, "something_new"),
+        case("valid token answer", 200, r#"{"access_token":"at-x","refresh_token":"rt-x","expires_in":"3600","token_type":"Bearer","scope":"openid"}"#, OK, ""),
+    ];
+
+    fn run(c: &Case, table: &ClassTable) -> Verdict {
+        let headers: Vec<(String, String)> = c
+            .headers
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        classify(
+            &RawAnswer {
+                status: c.status,
+                headers: &headers,
+                body: c.body.as_bytes(),
+            },
+            table,
+            SystemTime::UNIX_EPOCH,
+        )
+    }
+
+    #[test]
+    fn the_table_of_documented_answers() {
+        let table = ClassTable::builtin();
+        assert!(CASES.len() >= 60, "{} cases", CASES.len());
+        for c in CASES {
+            let got = run(c, &table);
+            match (c.class, &got) {
+                (None, Verdict::Ok(_)) => {}
+                (Some(class), Verdict::Failure(f)) => {
+                    assert_eq!(f.class, class, "{}: {f:?}", c.name);
+                    assert_eq!(f.code, c.code, "{}", c.name);
+                    let expect_known =
+                        c.known && c.code != "something_new" && c.code != "deleted_client";
+                    assert_eq!(f.known, expect_known, "{}", c.name);
+                    assert_eq!(f.http_status, Some(c.status), "{}", c.name);
+                    assert!(!f.advice.is_empty(), "{}", c.name);
+                }
+                _ => panic!("{}: expected {:?}, got {got:?}", c.name, c.class),
+            }
+        }
+    }
+
+    #[test]
+    fn sub_codes_are_extracted() {
+        let table = ClassTable::builtin();
+        let sub = |i: usize| match run(&CASES[i], &table) {
+            Verdict::Failure(f) => f.subcode,
+            Verdict::Ok(_) => None,
+        };
+        let idx = |name: &str| CASES.iter().position(|c| c.name == name).unwrap();
+        assert_eq!(
+            sub(idx("aad 70008 expired refresh token")).as_deref(),
+            Some("AADSTS70008")
+        );
+        assert_eq!(
+            sub(idx("aad 50173 password changed")).as_deref(),
+            Some("AADSTS50173")
+        );
+        assert_eq!(sub(idx("okta E0000011")).as_deref(), Some("E0000011"));
+        assert_eq!(sub(idx("google revoked")), None);
+    }
+
+    #[test]
+    fn token_answers_parse_and_their_debug_hides_tokens() {
+        let table = ClassTable::builtin();
+        let c = CASES
+            .iter()
+            .find(|c| c.name == "valid token answer")
+            .unwrap();
+        let Verdict::Ok(t) = run(c, &table) else {
+            panic!("not ok");
+        };
+        assert_eq!(t.access_token, "at-x");
+        assert_eq!(t.refresh_token.as_deref(), Some("rt-x"));
+        assert_eq!(t.expires_in, Some(3600));
+        let dbg = format!("{t:?}");
+        assert!(!dbg.contains("at-x") && !dbg.contains("rt-x"), "{dbg}");
+
+        let gh = CASES
+            .iter()
+            .find(|c| c.name == "github form token ok")
+            .unwrap();
+        let Verdict::Ok(t) = run(gh, &table) else {
+            panic!("not ok");
+        };
+        assert_eq!(t.refresh_token.as_deref(), Some("ghr_def"));
+        assert_eq!(t.expires_in, Some(28800));
+    }
+
+    #[test]
+    fn retry_after_in_seconds_and_as_a_date() {
+        let table = ClassTable::builtin();
+        let headers = vec![("Retry-After".to_string(), "120".to_string())];
+        let v = classify(
+            &RawAnswer {
+                status: 429,
+                headers: &headers,
+                body: b"",
+            },
+            &table,
+            SystemTime::UNIX_EPOCH,
+        );
+        let Verdict::Failure(f) = v else { panic!() };
+        assert_eq!(f.retry_after, Some(Duration::from_secs(120)));
+
+        // source: RFC 9110 §10.2.3 (HTTP-date form)
+        let headers = vec![(
+            "retry-after".to_string(),
+            "Wed, 21 Oct 2015 07:28:00 GMT".to_string(),
+        )];
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480 - 90);
+        let Verdict::Failure(f) = classify(
+            &RawAnswer {
+                status: 503,
+                headers: &headers,
+                body: b"",
+            },
+            &table,
+            now,
+        ) else {
+            panic!()
+        };
+        assert_eq!(f.retry_after, Some(Duration::from_secs(90)));
+        let later = now + Duration::from_secs(1000);
+        let Verdict::Failure(f) = classify(
+            &RawAnswer {
+                status: 503,
+                headers: &headers,
+                body: b"",
+            },
+            &table,
+            later,
+        ) else {
+            panic!()
+        };
+        assert_eq!(f.retry_after, Some(Duration::ZERO));
+        let headers = vec![("retry-after".to_string(), "999999".to_string())];
+        let Verdict::Failure(f) = classify(
+            &RawAnswer {
+                status: 503,
+                headers: &headers,
+                body: b"",
+            },
+            &table,
+            now,
+        ) else {
+            panic!()
+        };
+        assert_eq!(f.retry_after, Some(RETRY_AFTER_CAP));
+    }
+
+    #[test]
+    fn a_401_challenge_names_the_error() {
+        let table = ClassTable::builtin();
+        let headers = vec![(
+            "WWW-Authenticate".to_string(),
+            r#"Basic realm="x", error="invalid_client""#.to_string(),
+        )];
+        let Verdict::Failure(f) = classify(
+            &RawAnswer {
+                status: 401,
+                headers: &headers,
+                body: b"",
+            },
+            &table,
+            SystemTime::UNIX_EPOCH,
+        ) else {
+            panic!()
+        };
+        assert_eq!((f.class, f.code.as_str()), (Config, "invalid_client"));
+    }
+
+    #[test]
+    fn overrides_change_codes_and_subcodes() {
+        let mut o = ClassOverrides::default();
+        o.codes.insert("something_new".into(), Permanent);
+        o.subcodes.insert("AADSTS90033".into(), Permanent);
+        o.codes.insert("INVALID_GRANT".into(), Transient);
+        let table = ClassTable::builtin().with_overrides(&o);
+        let class = |name: &str| match run(CASES.iter().find(|c| c.name == name).unwrap(), &table) {
+            Verdict::Failure(f) => (f.class, f.known),
+            Verdict::Ok(_) => panic!("ok"),
+        };
+        assert_eq!(class("unknown code"), (Permanent, true));
+        assert_eq!(class("aad 90033 transient"), (Permanent, true));
+        assert_eq!(class("google revoked"), (Transient, true));
+        // And from the settings file's TOML.
+        let parsed: ClassOverrides = toml::from_str(
+            "codes = { weird = \"config\" }\nsubcodes = { \"E0000011\" = \"transient\" }",
+        )
+        .unwrap();
+        assert_eq!(parsed.codes["weird"], Config);
+        assert!(toml::from_str::<ClassOverrides>("code = {}").is_err());
+    }
+
+    #[test]
+    fn huge_and_binary_bodies_are_handled() {
+        let table = ClassTable::builtin();
+        let mut huge = br#"{"error":"invalid_grant","error_description":""#.to_vec();
+        huge.extend(std::iter::repeat_n(b'x', 5 * 1024 * 1024));
+        huge.extend(br#""}"#);
+        let Verdict::Failure(f) = classify(
+            &RawAnswer {
+                status: 400,
+                headers: &[],
+                body: &huge,
+            },
+            &table,
+            SystemTime::UNIX_EPOCH,
+        ) else {
+            panic!()
+        };
+        // Cut at the scan limit, so not a readable document: transient, never permanent.
+        assert_eq!(f.class, Transient);
+
+        let long = format!(
+            r#"{{"error":"invalid_grant","error_description":"{}\u0007end"}}"#,
+            "y".repeat(1000)
+        );
+        let Verdict::Failure(f) = classify(
+            &RawAnswer {
+                status: 400,
+                headers: &[],
+                body: long.as_bytes(),
+            },
+            &table,
+            SystemTime::UNIX_EPOCH,
+        ) else {
+            panic!()
+        };
+        let d = f.description.unwrap();
+        assert!(
+            d.chars().count() <= DESCRIPTION_LIMIT + 1 && !d.contains('\u{7}'),
+            "{d}"
+        );
+
+        let bin = [0xff, 0xfe, b'{', 0x00, b'%', b'e', b'%'];
+        let Verdict::Failure(f) = classify(
+            &RawAnswer {
+                status: 400,
+                headers: &[],
+                body: &bin,
+            },
+            &table,
+            SystemTime::UNIX_EPOCH,
+        ) else {
+            panic!()
+        };
+        assert_eq!(f.class, Transient);
+    }
+
+    #[test]
+    fn random_bytes_never_panic() {
+        let table = ClassTable::builtin();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let alphabet = br#"{}[]":,=&%+ abcdefghijklmnopqrstuvwxyz_0123456789<>/\"#;
+        for i in 0..5000 {
+            let len = (i * 7) % 300;
+            let body: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    if x.is_multiple_of(5) {
+                        (x >> 8) as u8
+                    } else {
+                        alphabet[(x as usize >> 3) % alphabet.len()]
+                    }
+                })
+                .collect();
+            for status in [200, 400, 401, 403, 429, 500, 503] {
+                let _ = classify(
+                    &RawAnswer {
+                        status,
+                        headers: &[],
+                        body: &body,
+                    },
+                    &table,
+                    SystemTime::UNIX_EPOCH,
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn transport_failures_are_transient() {
+        for t in [
+            TransportFailure::Timeout,
+            TransportFailure::Connect("refused".into()),
+            TransportFailure::Tls("invalid peer certificate".into()),
+            TransportFailure::Other("reset".into()),
+        ] {
+            let f = classify_transport(&t);
+            assert_eq!(f.class, Transient);
+            assert!(f.known && f.http_status.is_none());
+        }
+        assert_eq!(
+            classify_transport(&TransportFailure::Timeout).code,
+            "timeout"
+        );
+    }
+}

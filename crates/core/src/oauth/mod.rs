@@ -1,0 +1,4 @@
+//! OAuth: classifying token-endpoint answers and the refresh grant.
+
+pub mod classify;
+pub mod refresh;
