@@ -83,6 +83,7 @@ fn main() {
 fn start_engine_tasks(app: &tauri::AppHandle, engine: Engine, mut guard: PrimaryGuard) {
     let served = engine.clone();
     tauri::async_runtime::spawn(async move {
+        served.start_scheduler();
         match guard.take_listener() {
             Ok(listener) => socket::serve(listener, served, "app", std::future::pending()).await,
             Err(e) => tracing::error!("the CLI cannot reach this app: {e}"),

@@ -152,6 +152,43 @@ impl OidcServer {
         );
     }
 
+    /// Signs `user` in through the real login page (the scripted user) and returns the token
+    /// endpoint's JSON answer.
+    pub fn sign_in(&self, user: &str) -> String {
+        let out = Command::new("node")
+            .arg(oidc_dir().join("signin.mjs"))
+            .args([self.issuer(), user])
+            .output()
+            .expect("run tests/oidc/signin.mjs");
+        assert!(
+            out.status.success(),
+            "sign-in failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// How many refresh-token grants the token endpoint has seen.
+    pub fn refresh_count(&self) -> u64 {
+        self.stats()["token_requests_by_grant"]["refresh_token"]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    /// `GET /api/whoami` with `token`: the status and the `sub` it names.
+    pub fn whoami(&self, token: &str) -> (u16, String) {
+        let url = format!("{}/api/whoami", self.issuer);
+        let mut resp = self
+            .agent
+            .get(&url)
+            .header("authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        let status = resp.status().as_u16();
+        let v: Value = resp.body_mut().read_json().unwrap_or(Value::Null);
+        (status, v["sub"].as_str().unwrap_or_default().to_owned())
+    }
+
     /// Every access, refresh and ID token the server issued so far.
     pub fn issued_tokens(&self) -> Vec<String> {
         let stats = self.stats();

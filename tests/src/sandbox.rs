@@ -29,6 +29,120 @@ impl Sandbox {
         Sandbox { dir }
     }
 
+    /// The keychain service name this sandbox's Tokentray uses, so tests share the Secret
+    /// Service without sharing entries.
+    pub fn keychain_service(&self) -> String {
+        let name = self
+            .root()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        format!("tokentray-test-{name}")
+    }
+
+    /// Runs the CLI with `args` and `stdin` as its standard input.
+    pub fn cli_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .command(crate::bins::cli())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run tokentray");
+        child
+            .stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("wait for tokentray")
+    }
+
+    /// Adds provider `local` for `issuer` and account `name` signed in as `user` (through the
+    /// provider's real login page, driven by the scripted user, then `account import`).
+    pub fn sign_in(&self, server: &crate::oidc::OidcServer, name: &str, user: &str) {
+        let settings =
+            std::fs::read_to_string(self.config_dir().join("settings.toml")).unwrap_or_default();
+        if !settings.contains("[provider.local]") {
+            let out = self.cli(&[
+                "provider",
+                "add",
+                "local",
+                "--issuer",
+                server.issuer(),
+                "--client-id",
+                "tokentray",
+                "--scope",
+                "openid",
+                "--scope",
+                "offline_access",
+                "--scope",
+                "api",
+            ]);
+            assert!(
+                out.status.success(),
+                "provider add: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let out = self.cli(&["account", "add", name, "--provider", "local"]);
+        assert!(
+            out.status.success(),
+            "account add: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let tokens = server.sign_in(user);
+        let out = self.cli_with_stdin(&["account", "import", name], &tokens);
+        assert!(
+            out.status.success(),
+            "account import: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Every file under the sandbox (settings, state, logs, sockets' folder) and every captured
+    /// output: none may contain any token the server issued.
+    pub fn assert_no_secrets(&self, server: &crate::oidc::OidcServer, extra_text: &[&str]) {
+        let tokens = server.issued_tokens();
+        assert!(
+            !tokens.is_empty(),
+            "the server issued no tokens; the check would prove nothing"
+        );
+        let mut files = Vec::new();
+        let mut stack = vec![self.root().to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if let Ok(bytes) = std::fs::read(&path) {
+                    files.push((path, String::from_utf8_lossy(&bytes).into_owned()));
+                }
+            }
+        }
+        assert!(
+            files.iter().any(|(p, _)| p.ends_with("settings.toml")),
+            "no settings file to check"
+        );
+        for token in &tokens {
+            for (path, text) in &files {
+                assert!(
+                    !text.contains(token.as_str()),
+                    "a token leaked into {}",
+                    path.display()
+                );
+            }
+            for text in extra_text {
+                assert!(
+                    !text.contains(token.as_str()),
+                    "a token leaked into captured output"
+                );
+            }
+        }
+    }
+
     /// The sandbox's root.
     pub fn root(&self) -> &Path {
         self.dir.path()
@@ -69,6 +183,7 @@ impl Sandbox {
             .env("XDG_DATA_HOME", r.join("data"))
             .env("XDG_RUNTIME_DIR", r.join("run"))
             .env("HOME", r.join("home"))
+            .env("TOKENTRAY_KEYCHAIN_SERVICE", self.keychain_service())
             .env_remove("TOKENTRAY_APP")
             .env_remove("RUST_LOG")
             .stdin(Stdio::null());

@@ -35,7 +35,18 @@ fn version_and_help() {
         .collect();
     assert_eq!(
         listed,
-        ["run", "status", "pause", "resume", "autostart", "help"],
+        [
+            "run",
+            "provider",
+            "account",
+            "token",
+            "refresh",
+            "status",
+            "pause",
+            "resume",
+            "autostart",
+            "help"
+        ],
         "{help}"
     );
 }

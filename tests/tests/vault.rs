@@ -49,7 +49,11 @@ fn tokens_live_in_the_secret_service_and_nowhere_else() {
     let mut rotated = back.clone();
     rotated.refresh_token = Some(Secret::new("vault-test-refresh-rotated"));
     vault.save_tokens("alice", &rotated).unwrap();
-    assert!(vault.tokens("alice").unwrap().unwrap().refresh_token_differs(&tokens));
+    assert!(vault
+        .tokens("alice")
+        .unwrap()
+        .unwrap()
+        .refresh_token_differs(&tokens));
 
     vault.delete_tokens("alice").unwrap();
     vault.delete_tokens("alice").unwrap();
@@ -62,10 +66,15 @@ fn client_secrets_are_kept_per_provider() {
     require_session();
     let service = format!("{}-cs", unique_service());
     let store = KeyringStore::new(&service);
-    store.set("client-secret:acme", &Secret::new("s3cret-cs")).unwrap();
+    store
+        .set("client-secret:acme", &Secret::new("s3cret-cs"))
+        .unwrap();
     let vault = Vault::new(std::sync::Arc::new(KeyringStore::new(&service)));
     assert_eq!(
-        vault.client_secret("acme").unwrap().map(|s| s.expose().to_owned()),
+        vault
+            .client_secret("acme")
+            .unwrap()
+            .map(|s| s.expose().to_owned()),
         Some("s3cret-cs".into())
     );
     vault.delete_client_secret("acme").unwrap();

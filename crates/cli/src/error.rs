@@ -3,12 +3,32 @@
 use tokentray_core::socket::ClientError;
 use tokentray_core::EngineError;
 
-/// Exit codes from `shared/cli-contract.md`.
+/// Exit codes from the CLI contract.
 pub mod code {
     /// Anything without a more specific code.
     pub const FAILURE: i32 = 1;
+    /// Re-login needed (a permanent failure).
+    pub const RELOGIN: i32 = 3;
+    /// A temporary failure: try again.
+    pub const TEMPORARY: i32 = 4;
+    /// The provider settings need fixing.
+    pub const CONFIG: i32 = 5;
+    /// The keychain is unavailable or locked.
+    pub const KEYCHAIN: i32 = 6;
     /// The named account does not exist.
     pub const NO_SUCH_ACCOUNT: i32 = 7;
+}
+
+/// The exit code for an engine error code (as it crosses the socket).
+pub fn exit_code_for(engine_code: &str) -> i32 {
+    match engine_code {
+        "needs_relogin" => code::RELOGIN,
+        "temporary" => code::TEMPORARY,
+        "config" => code::CONFIG,
+        "keychain" => code::KEYCHAIN,
+        "no_such_account" => code::NO_SUCH_ACCOUNT,
+        _ => code::FAILURE,
+    }
 }
 
 /// A failed command: what to print and how to exit.
@@ -21,41 +41,43 @@ pub struct CliError {
 impl CliError {
     /// A failure with the generic exit code.
     pub fn new(message: impl Into<String>) -> CliError {
+        CliError::with_code(message, code::FAILURE)
+    }
+
+    /// A failure with a specific exit code.
+    pub fn with_code(message: impl Into<String>, code: i32) -> CliError {
         CliError {
             message: message.into(),
-            code: code::FAILURE,
+            code,
         }
     }
 
     /// Prints the one-line error and exits.
     pub fn exit(self) -> ! {
-        eprintln!("tokentray: {}", self.message);
+        let one_line = self.message.replace('\n', " ");
+        eprintln!("tokentray: {one_line}");
         std::process::exit(self.code)
     }
 }
 
 impl From<EngineError> for CliError {
     fn from(e: EngineError) -> CliError {
-        let code = match e {
-            EngineError::NoSuchAccount(_) => code::NO_SUCH_ACCOUNT,
-            _ => code::FAILURE,
-        };
-        CliError {
-            message: e.to_string(),
-            code,
-        }
+        CliError::with_code(e.to_string(), exit_code_for(e.code()))
     }
 }
 
 impl From<ClientError> for CliError {
     fn from(e: ClientError) -> CliError {
         let code = match &e {
-            ClientError::Engine(w) if w.code == "no_such_account" => code::NO_SUCH_ACCOUNT,
+            ClientError::Engine(w) => exit_code_for(&w.code),
             _ => code::FAILURE,
         };
-        CliError {
-            message: e.to_string(),
-            code,
-        }
+        CliError::with_code(e.to_string(), code)
+    }
+}
+
+impl From<tokentray_core::settings::SettingsError> for CliError {
+    fn from(e: tokentray_core::settings::SettingsError) -> CliError {
+        CliError::new(e.to_string())
     }
 }

@@ -1,11 +1,15 @@
 //! `tokentray`: the lean command line. Links no GUI library so that scripts and git can call it
 //! on every use; `tokentray run` hands the GUI over to `tokentray-app`.
 
+mod account;
 mod autostart;
+mod engine_call;
 mod error;
 mod pause;
+mod provider;
 mod run;
 mod status;
+mod token;
 
 use clap::{Parser, Subcommand};
 
@@ -21,6 +25,16 @@ struct Cli {
 enum Command {
     /// Start Tokentray: the tray app, or the engine alone with --headless.
     Run(run::RunArgs),
+    /// Add or list OAuth providers.
+    #[command(subcommand)]
+    Provider(provider::ProviderCommand),
+    /// Add, remove or import accounts.
+    #[command(subcommand)]
+    Account(account::AccountCommand),
+    /// Print a fresh access token and a newline, nothing else.
+    Token(token::TokenArgs),
+    /// Refresh an account's tokens now and report the outcome.
+    Refresh(token::RefreshArgs),
     /// Show every account's state.
     Status(status::StatusArgs),
     /// Pause an account and its jobs (your pause; `resume` undoes it).
@@ -36,6 +50,10 @@ fn main() {
     let paths = tokentray_core::Paths::from_env();
     let result = match cli.command {
         Command::Run(args) => run::run(&paths, args),
+        Command::Provider(cmd) => provider::run(&paths, cmd),
+        Command::Account(cmd) => account::run(&paths, cmd),
+        Command::Token(args) => token::token(&paths, args),
+        Command::Refresh(args) => token::refresh(&paths, args),
         Command::Status(args) => status::run(&paths, args),
         Command::Pause(args) => pause::run(&paths, args, true),
         Command::Resume(args) => pause::run(&paths, args, false),

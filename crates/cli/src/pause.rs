@@ -3,8 +3,8 @@
 use tokentray_core::socket::{self, ClientError, Request};
 use tokentray_core::{Engine, Paths};
 
+use crate::engine_call::ENGINE_TIMEOUT;
 use crate::error::CliError;
-use crate::status::ENGINE_TIMEOUT;
 
 /// Arguments of `pause` and `resume`.
 #[derive(clap::Args)]

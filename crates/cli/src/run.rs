@@ -78,6 +78,7 @@ fn headless(paths: &Paths) -> Result<(), CliError> {
             .take_listener()
             .map_err(|e| CliError::new(format!("cannot listen on the socket: {e}")))?;
         tokio::spawn(log_events(engine.clone()));
+        engine.start_scheduler();
         tracing::info!(socket = %paths.socket_file().display(), "headless engine running");
         socket::serve(listener, engine, "headless", shutdown_signal()).await;
         tracing::info!("headless engine stopped");

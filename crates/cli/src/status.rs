@@ -1,7 +1,5 @@
 //! `tokentray status`: every account's state, from the running engine or, without one, from disk.
 
-use std::time::Duration;
-
 use tokentray_core::socket::{self, ClientError, Request};
 use tokentray_core::status::Status;
 use tokentray_core::{Engine, Paths};
@@ -15,9 +13,6 @@ pub struct StatusArgs {
     #[arg(long)]
     json: bool,
 }
-
-/// How long a one-shot call waits for the running engine.
-pub const ENGINE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs `status`.
 pub fn run(paths: &Paths, args: StatusArgs) -> Result<(), CliError> {
@@ -34,7 +29,11 @@ pub fn run(paths: &Paths, args: StatusArgs) -> Result<(), CliError> {
 
 /// The live status from the running engine, else what is on disk.
 fn current(paths: &Paths) -> Result<Status, CliError> {
-    match socket::call(&paths.socket_file(), &Request::Status, ENGINE_TIMEOUT) {
+    match socket::call(
+        &paths.socket_file(),
+        &Request::Status,
+        crate::engine_call::ENGINE_TIMEOUT,
+    ) {
         Ok(v) => serde_json::from_value(v).map_err(|e| {
             CliError::new(format!(
                 "the running engine sent an unreadable status ({e}); is it an older version?"

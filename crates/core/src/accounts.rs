@@ -108,6 +108,47 @@ pub struct AccountRecord {
     /// last knew, and a re-login clears both.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub paused: bool,
+    /// When the current tokens were obtained (not secret; lets `status` work without the keychain).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub obtained_at: Option<time::OffsetDateTime>,
+    /// When the current access token expires.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub expires_at: Option<time::OffsetDateTime>,
+    /// The last successful refresh.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub last_refresh: Option<time::OffsetDateTime>,
+    /// The next retry after a transient failure, if one is pending.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub retry_at: Option<time::OffsetDateTime>,
+    /// The last failure, until a success clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<crate::status::LastError>,
+    /// Consecutive transient failures (drives the backoff).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failures: u32,
+    /// Consecutive failures with a code the table does not know.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unknown_failures: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl AccountRecord {
@@ -208,7 +249,7 @@ mod tests {
     fn pause_wins_and_resume_returns_to_the_engine_state() {
         let mut r = AccountRecord {
             system: Some(AccountState::Error),
-            paused: false,
+            ..AccountRecord::default()
         };
         assert_eq!(r.state(), AccountState::Error);
         r.paused = true;
@@ -228,6 +269,7 @@ mod tests {
             AccountRecord {
                 system: Some(AccountState::Error),
                 paused: true,
+                ..AccountRecord::default()
             },
         );
         s.save(&path).unwrap();

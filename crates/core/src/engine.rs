@@ -1,14 +1,26 @@
-//! The engine's public face: owns the accounts and publishes every change as an event.
+//! The engine's public face: owns the accounts, their tokens and their refresh schedule, and
+//! publishes every change as an event. Knows nothing of any GUI.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
-use tokio::sync::broadcast;
+use time::OffsetDateTime;
+use tokio::sync::{broadcast, Notify};
 
-use crate::accounts::{AccountState, StateError, StateFile};
+use crate::accounts::{AccountRecord, AccountState, StateError, StateFile};
+use crate::crosslock;
 use crate::events::{self, Event};
+use crate::http::{Http, LazyHttp};
+use crate::oauth::classify::{ClassTable, Failure, FailureClass, TokenAnswer};
+use crate::oauth::refresh::{self, RefreshRequest};
 use crate::paths::Paths;
-use crate::settings::{Settings, SettingsError};
-use crate::status::{AccountStatus, Status};
+use crate::schedule::{self, Jitter};
+use crate::secret::Secret;
+use crate::settings::{ProviderSettings, Settings, SettingsError};
+use crate::status::{AccountStatus, LastError, Status};
+use crate::vault::{TokenSet, Vault, VaultError};
 
 /// Why the engine could not do what was asked. Each message says what to do next.
 #[derive(Debug, thiserror::Error)]
@@ -19,9 +31,82 @@ pub enum EngineError {
     /// The state file is unreadable, corrupt or unwritable.
     #[error(transparent)]
     State(#[from] StateError),
+    /// The keychain cannot be used.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
     /// No account has that name.
     #[error("no account named {0:?}; `tokentray status` lists them")]
     NoSuchAccount(String),
+    /// The account has no tokens.
+    #[error("{0} is not signed in; sign in first")]
+    SignedOut(String),
+    /// The user paused the account and its token needs a refresh.
+    #[error("{0} is paused and its token has expired; `tokentray resume {0}` first")]
+    Paused(String),
+    /// The provider refused the grant for good.
+    #[error("{account} needs a new sign-in: {detail}")]
+    NeedsRelogin {
+        /// The account.
+        account: String,
+        /// What the provider said.
+        detail: String,
+    },
+    /// The provider settings are wrong.
+    #[error("{account}: the provider settings need fixing: {detail}")]
+    Config {
+        /// The account.
+        account: String,
+        /// What the provider said.
+        detail: String,
+    },
+    /// A temporary failure; the engine retries on its own.
+    #[error("{account}: temporary failure, try again later: {detail}")]
+    Temporary {
+        /// The account.
+        account: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// A local I/O failure (the refresh lock).
+    #[error("{0}")]
+    Io(String),
+}
+
+impl EngineError {
+    /// A stable code for the error, as it crosses the socket (the CLI maps it to an exit code).
+    pub fn code(&self) -> &'static str {
+        match self {
+            EngineError::Settings(_) => "settings",
+            EngineError::State(_) => "state",
+            EngineError::Vault(_) => "keychain",
+            EngineError::NoSuchAccount(_) => "no_such_account",
+            EngineError::SignedOut(_) => "signed_out",
+            EngineError::Paused(_) => "paused",
+            EngineError::NeedsRelogin { .. } => "needs_relogin",
+            EngineError::Config { .. } => "config",
+            EngineError::Temporary { .. } => "temporary",
+            EngineError::Io(_) => "io",
+        }
+    }
+}
+
+/// The outcome of one refresh attempt, as `tokentray refresh --json` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RefreshReport {
+    /// The account.
+    pub account: String,
+    /// `ok`, `permanent`, `transient` or `config`.
+    pub outcome: String,
+    /// The provider's code, if it failed.
+    pub code: Option<String>,
+    /// The HTTP status, if there was an answer.
+    pub http_status: Option<u16>,
+    /// What happened, for people.
+    pub message: String,
+    /// The provider's `Retry-After`, in seconds.
+    pub retry_after_s: Option<u64>,
+    /// The account's state afterwards.
+    pub status: AccountState,
 }
 
 /// The engine. Cheap to clone; clones share one set of accounts.
@@ -32,24 +117,93 @@ pub struct Engine {
 
 struct Inner {
     paths: Paths,
-    settings: Settings,
-    // A std Mutex: it is never held across an await, and every critical section is a few
-    // field updates plus one small atomic file write.
+    // Swapped whole on reload; readers take a cheap Arc clone.
+    settings: std::sync::RwLock<Arc<Settings>>,
+    // std Mutexes: never held across an await; each critical section is a few field updates
+    // plus at most one small atomic file write.
     state: Mutex<StateFile>,
+    slots: Mutex<HashMap<String, Arc<Slot>>>,
+    scheduler_started: AtomicBool,
+    vault: Vault,
+    http: Arc<dyn Http>,
     events: broadcast::Sender<Event>,
+    /// Recent permanent failures: (when, provider, account), for the outage rule.
+    recent_permanent: Mutex<Vec<(Instant, String, String)>>,
 }
 
+/// Per-account runtime state that is not persisted.
+struct Slot {
+    /// Single flight: whoever holds it is the one refreshing this account in this process.
+    flight: tokio::sync::Mutex<()>,
+    /// The tokens as last read from or written to the keychain.
+    cache: Mutex<Cached>,
+    /// Wakes the account's scheduler task when its deadline may have moved.
+    wake: Notify,
+    /// This account's fixed place in the jitter spread, so its schedule does not wander.
+    jitter: f64,
+    /// Consecutive permanent answers (the outage rule confirms before flipping to error).
+    strikes: Mutex<u32>,
+    running: AtomicBool,
+}
+
+impl Slot {
+    fn new(jitter: f64) -> Slot {
+        Slot {
+            flight: tokio::sync::Mutex::new(()),
+            cache: Mutex::new(Cached::Unloaded),
+            wake: Notify::new(),
+            jitter,
+            strikes: Mutex::new(0),
+            running: AtomicBool::new(false),
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Cached {
+    Unloaded,
+    Loaded(Option<TokenSet>),
+}
+
+/// How long a permanent failure of one of several accounts of a provider waits for confirmation.
+const CONFIRM_AFTER: Duration = Duration::from_secs(60);
+/// A provider with at least this many accounts gets the outage rule.
+const OUTAGE_MIN_ACCOUNTS: usize = 3;
+/// Unknown codes this many times in a row, past expiry, make the account an error.
+const UNKNOWN_LIMIT: u32 = 8;
+
 impl Engine {
-    /// Loads the settings and the persisted account states from `paths`.
+    /// Loads the settings and the persisted account states from `paths`, with the OS keychain
+    /// and the real HTTP client (created on first use).
     pub fn open(paths: Paths) -> Result<Engine, EngineError> {
+        Engine::with_parts(paths, Vault::os_keychain(), Arc::new(LazyHttp::default()))
+    }
+
+    /// Like [`Engine::open`] with an explicit vault and HTTP client (tests, benchmarks).
+    pub fn with_parts(
+        paths: Paths,
+        vault: Vault,
+        http: Arc<dyn Http>,
+    ) -> Result<Engine, EngineError> {
         let settings = Settings::load(&paths.settings_file())?;
         let state = StateFile::load(&paths.state_file())?;
+        let mut jitter = Jitter::from_entropy();
+        let slots = settings
+            .accounts
+            .iter()
+            .map(|a| (a.name.clone(), Arc::new(Slot::new(jitter.sample()))))
+            .collect();
         Ok(Engine {
             inner: Arc::new(Inner {
                 paths,
-                settings,
+                settings: std::sync::RwLock::new(Arc::new(settings)),
                 state: Mutex::new(state),
+                slots: Mutex::new(slots),
+                scheduler_started: AtomicBool::new(false),
+                vault,
+                http,
                 events: events::channel(),
+                recent_permanent: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -59,32 +213,73 @@ impl Engine {
         &self.inner.paths
     }
 
+    /// The settings this engine runs with.
+    pub fn settings(&self) -> Arc<Settings> {
+        self.inner
+            .settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Re-reads the settings file: new accounts get a schedule, removed ones lose theirs. A
+    /// broken file is reported and the old settings stay in force.
+    pub fn reload(&self) -> Result<(), EngineError> {
+        let settings = Arc::new(Settings::load(&self.inner.paths.settings_file())?);
+        *self
+            .inner
+            .settings
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = settings.clone();
+        let mut jitter = Jitter::from_entropy();
+        {
+            let mut slots = lock(&self.inner.slots);
+            slots.retain(|name, slot| {
+                let keep = settings.account(name).is_some();
+                if !keep {
+                    // Its scheduler task sees the slot gone and ends.
+                    slot.wake.notify_one();
+                }
+                keep
+            });
+            for a in &settings.accounts {
+                slots
+                    .entry(a.name.clone())
+                    .or_insert_with(|| Arc::new(Slot::new(jitter.sample())));
+            }
+        }
+        if self.inner.scheduler_started.load(Ordering::SeqCst) {
+            self.start_scheduler();
+        }
+        self.publish(Event::SettingsChanged);
+        Ok(())
+    }
+
     /// A receiver of every event from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.inner.events.subscribe()
     }
 
-    /// A snapshot of every account, in settings order.
+    /// A snapshot of every account, in settings order. Never touches the keychain.
     pub fn status(&self) -> Status {
+        let settings = self.settings();
         let state = self.lock_state();
-        let accounts = self
-            .inner
-            .settings
+        let accounts = settings
             .accounts
             .iter()
-            .map(|a| AccountStatus {
-                name: a.name.clone(),
-                provider: a.provider.clone(),
-                status: state
-                    .accounts
-                    .get(&a.name)
-                    .map(|r| r.state())
-                    .unwrap_or(AccountState::SignedOut),
-                expires_at: None,
-                last_refresh: None,
-                next_refresh: None,
-                last_error: None,
-                jobs: Vec::new(),
+            .map(|a| {
+                let r = state.accounts.get(&a.name).cloned().unwrap_or_default();
+                let next = self.next_refresh(&a.name, &r);
+                AccountStatus {
+                    name: a.name.clone(),
+                    provider: a.provider.clone(),
+                    status: r.state(),
+                    expires_at: r.expires_at.map(rfc3339),
+                    last_refresh: r.last_refresh.map(rfc3339),
+                    next_refresh: next.map(rfc3339),
+                    last_error: r.last_error.clone(),
+                    jobs: Vec::new(),
+                }
             })
             .collect();
         Status { accounts }
@@ -92,9 +287,7 @@ impl Engine {
 
     /// The user's pause (or resume) of one account; returns 1 if its state changed, else 0.
     pub fn set_paused(&self, name: &str, paused: bool) -> Result<usize, EngineError> {
-        if !self.inner.settings.accounts.iter().any(|a| a.name == name) {
-            return Err(EngineError::NoSuchAccount(name.to_owned()));
-        }
+        self.slot(name)?;
         self.update_paused(|n| n == name, paused)
     }
 
@@ -108,6 +301,570 @@ impl Engine {
         self.publish(Event::ActivateRequested { open_dashboard });
     }
 
+    /// Stores freshly obtained tokens (a sign-in, or tokens imported from another tool) and
+    /// makes the account enabled: clears error and pause, resets backoff.
+    pub async fn sign_in(&self, name: &str, tokens: TokenSet) -> Result<(), EngineError> {
+        let slot = self.slot(name)?;
+        let _flight = slot.flight.lock().await;
+        self.save_tokens(name, &tokens).await?;
+        *lock(&slot.cache) = Cached::Loaded(Some(tokens.clone()));
+        *lock(&slot.strikes) = 0;
+        self.update_record(name, |r| {
+            r.system = Some(AccountState::Enabled);
+            r.paused = false;
+            r.obtained_at = Some(tokens.obtained_at);
+            r.expires_at = tokens.expires_at;
+            r.last_error = None;
+            r.retry_at = None;
+            r.failures = 0;
+            r.unknown_failures = 0;
+        })?;
+        slot.wake.notify_one();
+        Ok(())
+    }
+
+    /// Imports tokens obtained elsewhere: a token endpoint's JSON answer, or a bare refresh
+    /// token (then the first use refreshes). After this, Tokentray is the only spender.
+    pub async fn import(&self, name: &str, text: &Secret) -> Result<(), EngineError> {
+        let raw = text.expose().trim();
+        let answer = crate::oauth::classify::classify(
+            &crate::oauth::classify::RawAnswer {
+                status: 200,
+                headers: &[],
+                body: raw.as_bytes(),
+            },
+            &ClassTable::builtin(),
+            std::time::SystemTime::now(),
+        );
+        let tokens = match answer {
+            crate::oauth::classify::Verdict::Ok(answer) => token_set_from(answer, None),
+            _ if !raw.is_empty() && !raw.contains(char::is_whitespace) && !raw.starts_with('{') => {
+                let now = OffsetDateTime::now_utc();
+                TokenSet {
+                    access_token: Secret::new(""),
+                    refresh_token: Some(Secret::new(raw)),
+                    id_token: None,
+                    // Already expired: the first use refreshes.
+                    expires_at: Some(now),
+                    obtained_at: now,
+                    scopes: Vec::new(),
+                }
+            }
+            _ => {
+                return Err(EngineError::Io(
+                    "expected a token response (JSON with access_token) or a refresh token".into(),
+                ))
+            }
+        };
+        self.sign_in(name, tokens).await
+    }
+
+    /// Signs the account out: revokes its refresh token where the provider can (best effort),
+    /// deletes its secrets and forgets its state. The settings entry is the caller's to remove.
+    pub async fn forget(&self, name: &str) -> Result<(), EngineError> {
+        let slot = self.slot(name)?;
+        let _flight = slot.flight.lock().await;
+        let _lock = crosslock::acquire_async(self.inner.paths.state_dir.clone(), name.to_owned())
+            .await
+            .map_err(|e| EngineError::Io(format!("cannot take the refresh lock of {name}: {e}")))?;
+        let tokens = self.reload_from_vault(name, &slot).await?;
+        let (provider_name, provider) = self.provider_of(name)?;
+        if let (Some(url), Some(tokens)) = (&provider.revoke_url, &tokens) {
+            let secret = if provider.client_secret {
+                let vault = self.inner.vault.clone();
+                blocking(move || vault.client_secret(&provider_name)).await?
+            } else {
+                None
+            };
+            let (token, hint) = match &tokens.refresh_token {
+                Some(rt) => (rt, "refresh_token"),
+                None => (&tokens.access_token, "access_token"),
+            };
+            if let Err(e) = refresh::revoke(
+                self.inner.http.as_ref(),
+                url,
+                &provider.client_id,
+                secret.as_ref(),
+                token,
+                hint,
+            )
+            .await
+            {
+                tracing::warn!(account = %name, "revocation failed ({e}); deleting the local copy anyway");
+            }
+        }
+        let vault = self.inner.vault.clone();
+        let account = name.to_owned();
+        blocking(move || vault.delete_tokens(&account)).await?;
+        *lock(&slot.cache) = Cached::Loaded(None);
+        self.update_record(name, |r| *r = AccountRecord::default())?;
+        slot.wake.notify_one();
+        Ok(())
+    }
+
+    /// A fresh access token: from memory when it has time left, else refreshed first (one
+    /// refresh per account however many callers ask at once).
+    pub async fn token(&self, name: &str) -> Result<Secret, EngineError> {
+        let slot = self.slot(name)?;
+        let record = self.record(name);
+        match record.system {
+            Some(AccountState::Error) => return Err(self.error_from_record(name, &record)),
+            None | Some(AccountState::SignedOut) => {
+                return Err(EngineError::SignedOut(name.to_owned()))
+            }
+            _ => {}
+        }
+        let tokens = self
+            .load(name, &slot)
+            .await?
+            .ok_or_else(|| EngineError::SignedOut(name.to_owned()))?;
+        let now = OffsetDateTime::now_utc();
+        if !tokens_need_refresh(&tokens, now) {
+            return Ok(tokens.access_token);
+        }
+        if record.paused {
+            return if still_valid(&tokens, now) {
+                Ok(tokens.access_token)
+            } else {
+                Err(EngineError::Paused(name.to_owned()))
+            };
+        }
+        match self.refresh_flight(name, &slot, false).await {
+            Ok(fresh) => Ok(fresh.access_token),
+            // A transient failure while the old token still works: keep serving it.
+            Err(EngineError::Temporary { .. })
+                if still_valid(&tokens, OffsetDateTime::now_utc()) =>
+            {
+                Ok(tokens.access_token)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One refresh attempt now, whatever the state (the user asked for it).
+    pub async fn refresh(&self, name: &str) -> Result<RefreshReport, EngineError> {
+        let slot = self.slot(name)?;
+        let result = self.refresh_flight(name, &slot, true).await;
+        let record = self.record(name);
+        let report = |outcome: &str, message: String| RefreshReport {
+            account: name.to_owned(),
+            outcome: outcome.to_owned(),
+            code: record.last_error.as_ref().map(|e| e.code.clone()),
+            http_status: record.last_error.as_ref().and_then(|e| e.http_status),
+            message,
+            retry_after_s: record
+                .retry_at
+                .map(|at| (at - OffsetDateTime::now_utc()).whole_seconds().max(0) as u64),
+            status: record.state(),
+        };
+        match result {
+            Ok(_) => Ok(RefreshReport {
+                code: None,
+                http_status: None,
+                retry_after_s: None,
+                ..report("ok", "refreshed".into())
+            }),
+            Err(EngineError::NeedsRelogin { detail, .. }) => Ok(report("permanent", detail)),
+            Err(EngineError::Config { detail, .. }) => Ok(report("config", detail)),
+            Err(EngineError::Temporary { detail, .. }) => Ok(report("transient", detail)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs every account's refresh schedule on the current tokio runtime until it stops. Each
+    /// account sleeps until its own deadline: nothing wakes when nothing is due.
+    pub fn start_scheduler(&self) {
+        self.inner.scheduler_started.store(true, Ordering::SeqCst);
+        let slots: Vec<(String, Arc<Slot>)> = lock(&self.inner.slots)
+            .iter()
+            .map(|(n, s)| (n.clone(), s.clone()))
+            .collect();
+        for (name, slot) in slots {
+            if slot.running.swap(true, Ordering::SeqCst) {
+                continue;
+            }
+            let engine = self.clone();
+            tokio::spawn(async move { engine.schedule_account(name, slot).await });
+        }
+    }
+
+    async fn schedule_account(self, name: String, slot: Arc<Slot>) {
+        loop {
+            match self.slot(&name) {
+                Ok(current) if Arc::ptr_eq(&current, &slot) => {}
+                _ => return, // the account was removed (or re-added with a new schedule)
+            }
+            let record = self.record(&name);
+            let due = self.next_refresh(&name, &record);
+            match due {
+                None => slot.wake.notified().await,
+                Some(at) => {
+                    let wait =
+                        Duration::try_from(at - OffsetDateTime::now_utc()).unwrap_or_default();
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {
+                            if let Err(e) = self.refresh_flight(&name, &slot, false).await {
+                                tracing::info!(account = %name, "scheduled refresh failed: {e}");
+                            }
+                        }
+                        _ = slot.wake.notified() => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// When the scheduler will next refresh the account, if at all.
+    fn next_refresh(&self, name: &str, r: &AccountRecord) -> Option<OffsetDateTime> {
+        match r.state() {
+            AccountState::Enabled | AccountState::Stale => {}
+            _ => return None,
+        }
+        if let Some(retry) = r.retry_at {
+            return Some(retry);
+        }
+        let (obtained, expires) = (r.obtained_at?, r.expires_at?);
+        let jitter = lock(&self.inner.slots).get(name).map_or(0.0, |s| s.jitter);
+        Some(schedule::refresh_at(obtained, expires, jitter))
+    }
+
+    /// The single-flight refresh. `force` refreshes even when another caller just did.
+    async fn refresh_flight(
+        &self,
+        name: &str,
+        slot: &Slot,
+        force: bool,
+    ) -> Result<TokenSet, EngineError> {
+        let _flight = slot.flight.lock().await;
+        // Someone in this process refreshed while we waited: use theirs.
+        if let (Some(current), false) = (self.cached(slot), force) {
+            if !tokens_need_refresh(&current, OffsetDateTime::now_utc()) {
+                return Ok(current);
+            }
+        }
+        let _lock = crosslock::acquire_async(self.inner.paths.state_dir.clone(), name.to_owned())
+            .await
+            .map_err(|e| EngineError::Io(format!("cannot take the refresh lock of {name}: {e}")))?;
+        // Another process (the CLI, the other engine kind) may have refreshed: the keychain is
+        // the truth, and spending a refresh token someone already rotated would kill the grant.
+        let stored = self.reload_from_vault(name, slot).await?;
+        let Some(current) = stored else {
+            return Err(EngineError::SignedOut(name.to_owned()));
+        };
+        if !force && !tokens_need_refresh(&current, OffsetDateTime::now_utc()) {
+            self.note_adopted(name, &current)?;
+            return Ok(current);
+        }
+        let Some(refresh_token) = current.refresh_token.clone() else {
+            let failure = Failure {
+                class: FailureClass::Permanent,
+                code: "no_refresh_token".into(),
+                subcode: None,
+                http_status: None,
+                description: None,
+                advice: "The provider gave no refresh token; sign in again when the token expires."
+                    .into(),
+                retry_after: None,
+                known: true,
+            };
+            return Err(self.record_failure(name, slot, &current, failure));
+        };
+        let (provider_name, provider) = self.provider_of(name)?;
+        let client_secret = if provider.client_secret {
+            let vault = self.inner.vault.clone();
+            let p = provider_name.clone();
+            blocking(move || vault.client_secret(&p)).await?
+        } else {
+            None
+        };
+        let table = ClassTable::builtin().with_overrides(&provider.errors);
+        let answer = refresh::refresh(
+            self.inner.http.as_ref(),
+            &RefreshRequest {
+                token_url: &provider.token_url,
+                client_id: &provider.client_id,
+                client_secret: client_secret.as_ref(),
+                refresh_token: &refresh_token,
+            },
+            &table,
+        )
+        .await;
+        match answer {
+            Ok(answer) => {
+                let fresh = token_set_from(answer, Some(&current));
+                // Rotated tokens go to the keychain before anything else: the old refresh token
+                // is already spent, so these are the only ones that work.
+                self.save_tokens(name, &fresh).await?;
+                *lock(&slot.cache) = Cached::Loaded(Some(fresh.clone()));
+                *lock(&slot.strikes) = 0;
+                self.update_record(name, |r| {
+                    r.system = Some(AccountState::Enabled);
+                    r.obtained_at = Some(fresh.obtained_at);
+                    r.expires_at = fresh.expires_at;
+                    r.last_refresh = Some(fresh.obtained_at);
+                    r.last_error = None;
+                    r.retry_at = None;
+                    r.failures = 0;
+                    r.unknown_failures = 0;
+                })?;
+                self.publish(Event::Refreshed {
+                    account: name.to_owned(),
+                });
+                slot.wake.notify_one();
+                Ok(fresh)
+            }
+            Err(failure) if failure.class == FailureClass::Permanent => {
+                // Before declaring the grant dead: did someone else rotate it meanwhile?
+                if let Some(now_stored) = self.reload_from_vault(name, slot).await? {
+                    if now_stored.refresh_token_differs(&current) {
+                        tracing::info!(account = %name, "another process rotated the tokens; adopting them");
+                        self.note_adopted(name, &now_stored)?;
+                        return Ok(now_stored);
+                    }
+                }
+                Err(self.record_failure(name, slot, &current, failure))
+            }
+            Err(failure) => Err(self.record_failure(name, slot, &current, failure)),
+        }
+    }
+
+    /// Applies a failure to the account's state and returns the matching error.
+    fn record_failure(
+        &self,
+        name: &str,
+        slot: &Slot,
+        tokens: &TokenSet,
+        failure: Failure,
+    ) -> EngineError {
+        let now = OffsetDateTime::now_utc();
+        let settings = self.settings();
+        let provider = settings
+            .account(name)
+            .map(|a| a.provider.clone())
+            .unwrap_or_default();
+        let mut class = failure.class;
+        let mut note = None;
+        if class == FailureClass::Permanent {
+            let strikes = {
+                let mut s = lock(&slot.strikes);
+                *s += 1;
+                *s
+            };
+            let (failing, total) = self.note_permanent(&provider, name);
+            if total >= OUTAGE_MIN_ACCOUNTS {
+                if strikes == 1 {
+                    // One of several accounts: confirm once before flipping to error.
+                    class = FailureClass::Transient;
+                    note = Some(CONFIRM_AFTER);
+                } else if failing * 3 >= total * 2 {
+                    // Most of the provider's accounts "died" together: an outage, not a mass
+                    // revocation. Stay stale and keep checking.
+                    tracing::warn!(%provider, failing, total, "most accounts of this provider fail permanently at once; treating it as an outage");
+                    class = FailureClass::Transient;
+                }
+            }
+        }
+        let known = failure.known;
+        let last_error = LastError {
+            class: failure.class.as_str().to_owned(),
+            code: failure.code.clone(),
+            http_status: failure.http_status,
+            message: describe(&failure),
+            at: rfc3339(now),
+        };
+        let mut retry_after = failure.retry_after;
+        if let Some(confirm) = note {
+            retry_after = Some(retry_after.map_or(confirm, |r| r.max(confirm)));
+        }
+        let record = self.update_record(name, |r| {
+            r.last_error = Some(last_error.clone());
+            match class {
+                FailureClass::Permanent | FailureClass::Config => {
+                    r.system = Some(AccountState::Error);
+                    r.retry_at = None;
+                }
+                FailureClass::Transient => {
+                    r.failures = r.failures.saturating_add(1);
+                    r.unknown_failures = if known { 0 } else { r.unknown_failures + 1 };
+                    let expired = !still_valid(tokens, now);
+                    if expired && r.unknown_failures >= UNKNOWN_LIMIT {
+                        // An unknown code that keeps coming back past expiry is not going away:
+                        // stop retrying and ask the user.
+                        r.system = Some(AccountState::Error);
+                        r.retry_at = None;
+                        return;
+                    }
+                    let wait =
+                        schedule::backoff(r.failures, retry_after, Jitter::from_entropy().sample());
+                    r.retry_at = Some(now + wait);
+                    if expired {
+                        r.system = Some(AccountState::Stale);
+                    }
+                }
+            }
+        });
+        slot.wake.notify_one();
+        let detail = describe(&failure);
+        let account = name.to_owned();
+        self.publish(Event::RefreshFailed {
+            account: account.clone(),
+            class: failure.class,
+            code: failure.code.clone(),
+        });
+        match record.map(|r| r.state()) {
+            Ok(AccountState::Error) if class == FailureClass::Config => {
+                EngineError::Config { account, detail }
+            }
+            Ok(AccountState::Error) => EngineError::NeedsRelogin { account, detail },
+            Ok(_) => EngineError::Temporary { account, detail },
+            Err(e) => e,
+        }
+    }
+
+    /// Records a permanent failure of `account`; returns (accounts of the provider that failed
+    /// permanently in the last two minutes, accounts of the provider).
+    fn note_permanent(&self, provider: &str, account: &str) -> (usize, usize) {
+        let now = Instant::now();
+        let mut recent = lock(&self.inner.recent_permanent);
+        recent.retain(|(at, _, _)| now.duration_since(*at) < 2 * CONFIRM_AFTER);
+        recent.push((now, provider.to_owned(), account.to_owned()));
+        let mut failing: Vec<&str> = recent
+            .iter()
+            .filter(|(_, p, _)| p == provider)
+            .map(|(_, _, a)| a.as_str())
+            .collect();
+        failing.sort_unstable();
+        failing.dedup();
+        let total = self
+            .settings()
+            .accounts
+            .iter()
+            .filter(|a| a.provider == provider)
+            .count();
+        (failing.len(), total)
+    }
+
+    fn note_adopted(&self, name: &str, tokens: &TokenSet) -> Result<(), EngineError> {
+        self.update_record(name, |r| {
+            if r.system != Some(AccountState::Error) {
+                r.system = Some(AccountState::Enabled);
+            }
+            r.obtained_at = Some(tokens.obtained_at);
+            r.expires_at = tokens.expires_at;
+            r.retry_at = None;
+        })
+        .map(|_| ())
+    }
+
+    fn error_from_record(&self, name: &str, r: &AccountRecord) -> EngineError {
+        let detail = r
+            .last_error
+            .as_ref()
+            .map(|e| e.message.clone())
+            .unwrap_or_else(|| "the last refresh failed for good".into());
+        match r.last_error.as_ref().map(|e| e.class.as_str()) {
+            Some("config") => EngineError::Config {
+                account: name.to_owned(),
+                detail,
+            },
+            _ => EngineError::NeedsRelogin {
+                account: name.to_owned(),
+                detail,
+            },
+        }
+    }
+
+    fn provider_of(&self, name: &str) -> Result<(String, ProviderSettings), EngineError> {
+        let settings = self.settings();
+        let account = settings
+            .account(name)
+            .ok_or_else(|| EngineError::NoSuchAccount(name.to_owned()))?;
+        let provider = settings
+            .providers
+            .get(&account.provider)
+            .cloned()
+            .ok_or_else(|| EngineError::NoSuchAccount(name.to_owned()))?;
+        Ok((account.provider.clone(), provider))
+    }
+
+    async fn load(&self, name: &str, slot: &Slot) -> Result<Option<TokenSet>, EngineError> {
+        if let Cached::Loaded(t) = lock(&slot.cache).clone() {
+            return Ok(t);
+        }
+        self.reload_from_vault(name, slot).await
+    }
+
+    async fn reload_from_vault(
+        &self,
+        name: &str,
+        slot: &Slot,
+    ) -> Result<Option<TokenSet>, EngineError> {
+        let vault = self.inner.vault.clone();
+        let account = name.to_owned();
+        let tokens = blocking(move || vault.tokens(&account)).await?;
+        *lock(&slot.cache) = Cached::Loaded(tokens.clone());
+        Ok(tokens)
+    }
+
+    async fn save_tokens(&self, name: &str, tokens: &TokenSet) -> Result<(), EngineError> {
+        let vault = self.inner.vault.clone();
+        let account = name.to_owned();
+        let tokens = tokens.clone();
+        blocking(move || vault.save_tokens(&account, &tokens)).await
+    }
+
+    fn cached(&self, slot: &Slot) -> Option<TokenSet> {
+        match &*lock(&slot.cache) {
+            Cached::Loaded(t) => t.clone(),
+            Cached::Unloaded => None,
+        }
+    }
+
+    fn slot(&self, name: &str) -> Result<Arc<Slot>, EngineError> {
+        lock(&self.inner.slots)
+            .get(name)
+            .cloned()
+            .ok_or_else(|| EngineError::NoSuchAccount(name.to_owned()))
+    }
+
+    fn record(&self, name: &str) -> AccountRecord {
+        self.lock_state()
+            .accounts
+            .get(name)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Changes one account's record, persists it, and publishes a state change if there was one.
+    /// Returns the record as it is now.
+    fn update_record(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut AccountRecord),
+    ) -> Result<AccountRecord, EngineError> {
+        let (from, record) = {
+            let mut state = self.lock_state();
+            let mut next = state.clone();
+            let record = next.accounts.entry(name.to_owned()).or_default();
+            let from = record.state();
+            change(record);
+            let record = record.clone();
+            // Persist first: an event must never announce a state a restart would forget.
+            next.save(&self.inner.paths.state_file())?;
+            *state = next;
+            (from, record)
+        };
+        let to = record.state();
+        if from != to {
+            self.publish(Event::StateChanged {
+                account: name.to_owned(),
+                from,
+                to,
+            });
+        }
+        Ok(record)
+    }
+
     fn update_paused(
         &self,
         select: impl Fn(&str) -> bool,
@@ -117,13 +874,7 @@ impl Engine {
         {
             let mut state = self.lock_state();
             let mut next = state.clone();
-            for a in self
-                .inner
-                .settings
-                .accounts
-                .iter()
-                .filter(|a| select(&a.name))
-            {
+            for a in self.settings().accounts.iter().filter(|a| select(&a.name)) {
                 let record = next.accounts.entry(a.name.clone()).or_default();
                 let from = record.state();
                 record.paused = paused;
@@ -139,12 +890,16 @@ impl Engine {
             if changes.is_empty() {
                 return Ok(0);
             }
-            // Persist first: an event must never announce a state a restart would forget.
             next.save(&self.inner.paths.state_file())?;
             *state = next;
         }
         let n = changes.len();
         for e in changes {
+            if let Event::StateChanged { account, .. } = &e {
+                if let Ok(slot) = self.slot(account) {
+                    slot.wake.notify_one();
+                }
+            }
             self.publish(e);
         }
         Ok(n)
@@ -157,13 +912,79 @@ impl Engine {
     }
 
     fn lock_state(&self) -> MutexGuard<'_, StateFile> {
-        // A panic while holding the lock leaves consistent data (we swap in a fully built copy),
-        // so a poisoned lock is safe to keep using.
-        self.inner
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.inner.state)
     }
+}
+
+/// Locks a std Mutex. Every critical section swaps in fully built values, so a poisoned lock
+/// still guards consistent data.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs a blocking keychain call off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, VaultError> + Send + 'static,
+) -> Result<T, EngineError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| EngineError::Io(format!("a keychain call failed: {e}")))?
+        .map_err(EngineError::Vault)
+}
+
+fn tokens_need_refresh(t: &TokenSet, now: OffsetDateTime) -> bool {
+    t.expires_at
+        .is_some_and(|exp| schedule::needs_refresh(t.obtained_at, exp, now))
+}
+
+fn still_valid(t: &TokenSet, now: OffsetDateTime) -> bool {
+    t.expires_at.is_none_or(|exp| now < exp)
+}
+
+/// New tokens from a token answer; a refresh answer without a new refresh token keeps the old
+/// one (providers that do not rotate).
+pub fn token_set_from(answer: TokenAnswer, previous: Option<&TokenSet>) -> TokenSet {
+    let now = OffsetDateTime::now_utc();
+    let scopes = match &answer.scope {
+        Some(s) => s.split_whitespace().map(str::to_owned).collect(),
+        None => previous.map(|p| p.scopes.clone()).unwrap_or_default(),
+    };
+    TokenSet {
+        access_token: Secret::new(answer.access_token),
+        refresh_token: answer
+            .refresh_token
+            .map(Secret::new)
+            .or_else(|| previous.and_then(|p| p.refresh_token.clone())),
+        id_token: answer
+            .id_token
+            .map(Secret::new)
+            .or_else(|| previous.and_then(|p| p.id_token.clone())),
+        expires_at: answer
+            .expires_in
+            .map(|s| now + time::Duration::seconds(s.min(i64::MAX as u64) as i64)),
+        obtained_at: now,
+        scopes,
+    }
+}
+
+fn describe(f: &Failure) -> String {
+    let mut text = f.advice.clone();
+    let code = match (&f.subcode, f.http_status) {
+        (Some(sub), Some(st)) => format!(" ({}, {sub}, HTTP {st})", f.code),
+        (None, Some(st)) => format!(" ({}, HTTP {st})", f.code),
+        (_, None) => format!(" ({})", f.code),
+    };
+    text.push_str(&code);
+    if let Some(d) = &f.description {
+        text.push_str(": ");
+        text.push_str(d);
+    }
+    text
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -181,7 +1002,9 @@ mod tests {
         }
         std::fs::create_dir_all(&paths.config_dir).unwrap();
         std::fs::write(paths.settings_file(), text).unwrap();
-        (dir, Engine::open(paths).unwrap())
+        let vault = Vault::new(Arc::new(crate::vault::MemoryStore::default()));
+        let engine = Engine::with_parts(paths, vault, Arc::new(LazyHttp::default())).unwrap();
+        (dir, engine)
     }
 
     #[test]
@@ -231,5 +1054,25 @@ mod tests {
         let (_dir, e) = engine_with(&["a"]);
         let err = e.set_paused("zed", true).unwrap_err();
         assert!(matches!(err, EngineError::NoSuchAccount(_)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_signed_out_account_has_no_token_and_sign_in_enables_it() {
+        let (_dir, e) = engine_with(&["a"]);
+        assert!(matches!(e.token("a").await, Err(EngineError::SignedOut(_))));
+        let now = OffsetDateTime::now_utc();
+        let tokens = TokenSet {
+            access_token: Secret::new("at"),
+            refresh_token: Some(Secret::new("rt")),
+            id_token: None,
+            expires_at: Some(now + time::Duration::hours(1)),
+            obtained_at: now,
+            scopes: vec![],
+        };
+        e.sign_in("a", tokens).await.unwrap();
+        assert_eq!(e.token("a").await.unwrap().expose(), "at");
+        let s = e.status();
+        assert_eq!(s.accounts[0].status, AccountState::Enabled);
+        assert!(s.accounts[0].next_refresh.is_some());
     }
 }

@@ -5,6 +5,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::accounts::AccountState;
+use crate::oauth::classify::FailureClass;
 
 /// Something that happened in the engine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -19,6 +20,22 @@ pub enum Event {
         /// Its state now.
         to: AccountState,
     },
+    /// An account's tokens were refreshed.
+    Refreshed {
+        /// The account's name.
+        account: String,
+    },
+    /// A refresh failed (its class decides what happens next).
+    RefreshFailed {
+        /// The account's name.
+        account: String,
+        /// The failure's class.
+        class: FailureClass,
+        /// The provider's (or our) code.
+        code: String,
+    },
+    /// The settings file was re-read (accounts or providers may have changed).
+    SettingsChanged,
     /// A second launch handed over to this engine; a GUI shows itself.
     ActivateRequested {
         /// True when the launch asked for the dashboard (not `--minimized`).

@@ -111,6 +111,25 @@ impl Http for ReqwestHttp {
     }
 }
 
+/// The real client, created on first use: a CLI call that never touches the network never pays
+/// for loading the TLS roots.
+#[derive(Default)]
+pub struct LazyHttp {
+    client: std::sync::OnceLock<Result<ReqwestHttp, String>>,
+}
+
+impl Http for LazyHttp {
+    fn send(&self, req: HttpRequest) -> HttpFuture<'_> {
+        match self.client.get_or_init(ReqwestHttp::new) {
+            Ok(client) => client.send(req),
+            Err(e) => {
+                let e = e.clone();
+                Box::pin(async move { Err(TransportFailure::Other(e)) })
+            }
+        }
+    }
+}
+
 fn transport_failure(e: reqwest::Error) -> TransportFailure {
     // reqwest's Display never includes request bodies; URLs here carry no secrets.
     let text = error_chain(&e);

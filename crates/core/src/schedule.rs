@@ -15,9 +15,9 @@ pub const BACKOFF_BASE: Duration = Duration::from_secs(5);
 pub const BACKOFF_CAP: Duration = Duration::from_secs(15 * 60);
 
 /// How long before expiry to refresh: 10% of the lifetime, clamped to [30 s, 5 min], and never
-/// more than the whole lifetime (a 20 s token is refreshed as soon as it is issued).
+/// more than half the lifetime (a 20 s token is refreshed after 10 s, not in a tight loop).
 pub fn lead(lifetime: Duration) -> Duration {
-    (lifetime / 10).clamp(MIN_LEAD, MAX_LEAD).min(lifetime)
+    (lifetime / 10).clamp(MIN_LEAD, MAX_LEAD).min(lifetime / 2)
 }
 
 /// When to refresh tokens obtained at `obtained_at` that expire at `expires_at`. `jitter` in
@@ -101,7 +101,7 @@ mod tests {
         assert_eq!(lead(Duration::from_secs(3600)), Duration::from_secs(300));
         assert_eq!(lead(Duration::from_secs(1200)), Duration::from_secs(120));
         assert_eq!(lead(Duration::from_secs(60)), Duration::from_secs(30));
-        assert_eq!(lead(Duration::from_secs(20)), Duration::from_secs(20));
+        assert_eq!(lead(Duration::from_secs(20)), Duration::from_secs(10));
     }
 
     #[test]
@@ -109,7 +109,7 @@ mod tests {
         assert_eq!(refresh_at(t(0), t(3600), 0.0), t(3300));
         let jittered = refresh_at(t(0), t(3600), 0.999);
         assert!(jittered < t(3300) && jittered >= t(3225), "{jittered}");
-        assert_eq!(refresh_at(t(0), t(20), 0.5), t(0));
+        assert_eq!(refresh_at(t(0), t(20), 0.0), t(10));
         assert_eq!(
             refresh_at(t(100), t(50), 0.5),
             t(100),

@@ -25,6 +25,30 @@ pub enum Request {
     },
     /// The status snapshot.
     Status,
+    /// A fresh access token for an account.
+    Token {
+        /// The account.
+        account: String,
+    },
+    /// One refresh attempt now.
+    Refresh {
+        /// The account.
+        account: String,
+    },
+    /// Re-read the settings file (after the CLI changed it).
+    Reload,
+    /// Sign an account out and delete its secrets.
+    Forget {
+        /// The account.
+        account: String,
+    },
+    /// Store tokens for an account (a sign-in done elsewhere, or an import).
+    SignIn {
+        /// The account.
+        account: String,
+        /// The token endpoint's JSON answer.
+        tokens: String,
+    },
     /// The user's pause or resume of one account, or of all.
     Pause {
         /// The account; `None` for every account.
@@ -178,7 +202,7 @@ async fn handle_connection(
             return write.write_all(&response_line(&resp)).await;
         }
         let resp = match serde_json::from_str::<Request>(&line) {
-            Ok(req) => answer(&engine, kind, req),
+            Ok(req) => answer(&engine, kind, req).await,
             Err(e) => failure("bad_request", format!("unknown request ({e})")),
         };
         write.write_all(&response_line(&resp)).await?;
@@ -192,28 +216,40 @@ fn response_line(resp: &Response) -> Vec<u8> {
     bytes
 }
 
-fn answer(engine: &Engine, kind: &'static str, req: Request) -> Response {
-    let result = match req {
-        Request::Ping => serde_json::to_value(PingInfo {
+async fn answer(engine: &Engine, kind: &'static str, req: Request) -> Response {
+    let result: Result<serde_json::Value, EngineError> = match req {
+        Request::Ping => Ok(serde_json::json!(PingInfo {
             kind: kind.to_owned(),
             pid: std::process::id(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-        }),
+        })),
         Request::Activate { open_dashboard } => {
             engine.request_activation(open_dashboard);
             Ok(serde_json::Value::Null)
         }
-        Request::Status => serde_json::to_value(engine.status()),
-        Request::Pause { account, paused } => {
-            let changed = match &account {
-                Some(name) => engine.set_paused(name, paused),
-                None => engine.set_paused_all(paused),
-            };
-            match changed {
-                Ok(n) => Ok(serde_json::json!({ "changed": n })),
-                Err(e) => return engine_failure(&e),
-            }
+        Request::Status => Ok(serde_json::json!(engine.status())),
+        Request::Pause { account, paused } => match &account {
+            Some(name) => engine.set_paused(name, paused),
+            None => engine.set_paused_all(paused),
         }
+        .map(|n| serde_json::json!({ "changed": n })),
+        // The token crosses only this socket: same user, 0600, in a 0700 folder.
+        Request::Reload => engine.reload().map(|()| serde_json::Value::Null),
+        Request::Forget { account } => engine
+            .forget(&account)
+            .await
+            .map(|()| serde_json::Value::Null),
+        Request::Token { account } => engine
+            .token(&account)
+            .await
+            .map(|t| serde_json::json!({ "token": t.expose() })),
+        Request::Refresh { account } => {
+            engine.refresh(&account).await.map(|r| serde_json::json!(r))
+        }
+        Request::SignIn { account, tokens } => engine
+            .import(&account, &crate::secret::Secret::new(tokens))
+            .await
+            .map(|()| serde_json::Value::Null),
     };
     match result {
         Ok(v) => Response {
@@ -221,17 +257,8 @@ fn answer(engine: &Engine, kind: &'static str, req: Request) -> Response {
             result: Some(v),
             error: None,
         },
-        Err(e) => failure("internal", e.to_string()),
+        Err(e) => failure(e.code(), e.to_string()),
     }
-}
-
-fn engine_failure(e: &EngineError) -> Response {
-    let code = match e {
-        EngineError::Settings(_) => "settings",
-        EngineError::State(_) => "state",
-        EngineError::NoSuchAccount(_) => "no_such_account",
-    };
-    failure(code, e.to_string())
 }
 
 fn failure(code: &str, message: String) -> Response {

@@ -66,6 +66,46 @@ pub async fn refresh(
     }
 }
 
+/// Revokes a token (RFC 7009). Best effort: the caller deletes its copy whatever happens.
+pub async fn revoke(
+    http: &dyn Http,
+    revoke_url: &str,
+    client_id: &str,
+    client_secret: Option<&Secret>,
+    token: &Secret,
+    hint: &str,
+) -> Result<(), String> {
+    let mut form = vec![("token", token.expose()), ("token_type_hint", hint)];
+    let mut headers = vec![(
+        "content-type".to_owned(),
+        "application/x-www-form-urlencoded".to_owned(),
+    )];
+    match client_secret {
+        Some(secret) => headers.push((
+            "authorization".to_owned(),
+            basic_auth(client_id, secret.expose()),
+        )),
+        None => form.push(("client_id", client_id)),
+    }
+    let resp = http
+        .send(HttpRequest {
+            method: "POST".into(),
+            url: revoke_url.to_owned(),
+            headers,
+            body: form_encode(&form).into_bytes(),
+        })
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    if (200..300).contains(&resp.status) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the revocation endpoint answered HTTP {}",
+            resp.status
+        ))
+    }
+}
+
 /// `application/x-www-form-urlencoded` (the WHATWG serializer: unreserved kept, space as `+`).
 pub fn form_encode(pairs: &[(&str, &str)]) -> String {
     pairs

@@ -1,0 +1,152 @@
+//! `tokentray provider add|list`.
+
+use std::io::Read;
+
+use tokentray_core::http::LazyHttp;
+use tokentray_core::oauth::discovery;
+use tokentray_core::secret::Secret;
+use tokentray_core::settings::{ProviderSettings, Settings};
+use tokentray_core::vault::Vault;
+use tokentray_core::Paths;
+
+use crate::engine_call;
+use crate::error::{code, CliError};
+
+/// Provider commands.
+#[derive(clap::Subcommand)]
+pub enum ProviderCommand {
+    /// Add an OAuth provider: by issuer (discovery), by endpoints, or from a preset.
+    Add(Box<AddArgs>),
+    /// List the providers.
+    List {
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Arguments of `provider add`.
+#[derive(clap::Args)]
+pub struct AddArgs {
+    /// The provider's name.
+    name: String,
+    /// The issuer URL; its endpoints are discovered now.
+    #[arg(long, conflicts_with_all = ["preset", "token_url"])]
+    issuer: Option<String>,
+    /// A well-known provider.
+    #[arg(long, value_parser = discovery::PRESETS)]
+    preset: Option<String>,
+    /// The authorization endpoint.
+    #[arg(long, requires = "token_url")]
+    authorize_url: Option<String>,
+    /// The token endpoint.
+    #[arg(long)]
+    token_url: Option<String>,
+    /// The device authorization endpoint.
+    #[arg(long)]
+    device_url: Option<String>,
+    /// The revocation endpoint.
+    #[arg(long)]
+    revoke_url: Option<String>,
+    /// The OAuth client id.
+    #[arg(long)]
+    client_id: String,
+    /// A scope to ask for (repeatable); presets bring their own defaults.
+    #[arg(long = "scope")]
+    scopes: Vec<String>,
+    /// Read the client secret from stdin (it goes to the keychain, never to a file).
+    #[arg(long)]
+    client_secret_stdin: bool,
+}
+
+/// Runs a provider command.
+pub fn run(paths: &Paths, cmd: ProviderCommand) -> Result<(), CliError> {
+    let file = paths.settings_file();
+    match cmd {
+        ProviderCommand::List { json } => {
+            let settings = Settings::load(&file)?;
+            if json {
+                let list: Vec<serde_json::Value> = settings
+                    .providers
+                    .iter()
+                    .map(|(name, p)| {
+                        let mut v = serde_json::json!(p);
+                        v["name"] = serde_json::json!(name);
+                        v
+                    })
+                    .collect();
+                println!("{}", serde_json::json!({ "providers": list }));
+            } else if settings.providers.is_empty() {
+                println!("No providers yet. Add one with `tokentray provider add NAME --issuer URL --client-id ID`");
+            } else {
+                for (name, p) in &settings.providers {
+                    println!("{name}  {}  client {}", p.token_url, p.client_id);
+                }
+            }
+        }
+        ProviderCommand::Add(args) => add(paths, *args)?,
+    }
+    Ok(())
+}
+
+fn add(paths: &Paths, args: AddArgs) -> Result<(), CliError> {
+    let file = paths.settings_file();
+    let mut settings = Settings::load(&file)?;
+    if settings.providers.contains_key(&args.name) {
+        return Err(CliError::new(format!(
+            "a provider named {:?} already exists",
+            args.name
+        )));
+    }
+    let mut provider = if let Some(issuer) = &args.issuer {
+        eprintln!("Discovering {issuer} …");
+        let http = LazyHttp::default();
+        engine_call::runtime()?
+            .block_on(discovery::discover(&http, issuer))
+            .map_err(|e| CliError::with_code(e.to_string(), code::CONFIG))?
+    } else if let Some(preset) = &args.preset {
+        discovery::preset(preset)
+            .ok_or_else(|| CliError::new(format!("unknown preset {preset:?}")))?
+    } else if let Some(token_url) = &args.token_url {
+        ProviderSettings {
+            authorize_url: args.authorize_url.clone(),
+            token_url: token_url.clone(),
+            ..ProviderSettings::default()
+        }
+    } else {
+        return Err(CliError::with_code(
+            "say where the provider is: --issuer URL, --preset NAME, or --token-url URL",
+            2,
+        ));
+    };
+    provider.client_id = args.client_id;
+    if !args.scopes.is_empty() {
+        provider.scopes = args.scopes;
+    }
+    if args.device_url.is_some() {
+        provider.device_url = args.device_url;
+    }
+    if args.revoke_url.is_some() {
+        provider.revoke_url = args.revoke_url;
+    }
+    if args.client_secret_stdin {
+        let mut secret = String::new();
+        std::io::stdin()
+            .read_to_string(&mut secret)
+            .map_err(|e| CliError::new(format!("cannot read the client secret from stdin: {e}")))?;
+        let secret = Secret::new(secret.trim_end_matches(['\r', '\n']));
+        Vault::os_keychain()
+            .save_client_secret(&args.name, &secret)
+            .map_err(|e| CliError::with_code(e.to_string(), code::KEYCHAIN))?;
+        provider.client_secret = true;
+    }
+    let summary = format!(
+        "added provider {} (token endpoint {})",
+        args.name, provider.token_url
+    );
+    settings.providers.insert(args.name, provider);
+    settings.save(&file)?;
+    engine_call::reload(paths)?;
+    println!("{summary}");
+    Ok(())
+}

@@ -1,0 +1,314 @@
+//! Refresh against the real OAuth server and the real keychain: rotation, revocation, outages,
+//! single flight within one engine and across processes. Every test ends by grepping every file
+//! Tokentray wrote for every token the server issued.
+
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tokentray_tests::oidc::{OidcServer, Options};
+use tokentray_tests::{bins, require_session, sandbox::Sandbox};
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn status_of(s: &Sandbox, account: &str) -> Value {
+    let out = s.cli(&["status", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == account)
+        .cloned()
+        .unwrap_or_else(|| panic!("{account} not in {v}"))
+}
+
+fn token(s: &Sandbox, account: &str) -> Output {
+    s.cli(&["token", account])
+}
+
+fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if done() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    panic!("timed out after {within:?} waiting for {what}");
+}
+
+#[test]
+fn rotation_over_many_cycles_keeps_one_working_grant() {
+    require_session();
+    let server = OidcServer::start();
+    let s = Sandbox::new();
+    s.sign_in(&server, "alice", "alice");
+    let mut outputs = Vec::new();
+    for _ in 0..10 {
+        let out = s.cli(&["refresh", "alice", "--json"]);
+        assert!(out.status.success(), "{}", text(&out));
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["outcome"], "ok");
+        outputs.push(text(&out));
+    }
+    assert_eq!(server.refresh_count(), 10);
+    let refresh_tokens = server.stats()["issued"]["refresh_tokens"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let mut unique = refresh_tokens.clone();
+    unique.sort_by_key(|v| v.to_string());
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        refresh_tokens.len(),
+        "every refresh rotated the refresh token"
+    );
+
+    let out = token(&s, "alice");
+    assert!(out.status.success(), "{}", text(&out));
+    let t = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert_eq!(server.whoami(&t), (200, "alice".into()));
+    assert_eq!(status_of(&s, "alice")["status"], "enabled");
+    outputs.push(text(&out));
+    let refs: Vec<&str> = outputs.iter().map(String::as_str).collect();
+    s.assert_no_secrets(&server, &refs[..refs.len() - 1]);
+}
+
+#[test]
+fn a_revoked_grant_is_a_permanent_error_that_survives_a_restart_and_stops_network_use() {
+    require_session();
+    let server = OidcServer::start();
+    let s = Sandbox::new();
+    s.sign_in(&server, "bob", "bob");
+    assert!(server.revoke("bob") > 0);
+
+    let out = s.cli(&["refresh", "bob", "--json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["outcome"], "permanent");
+    assert_eq!(report["code"], "invalid_grant");
+    assert_eq!(report["status"], "error");
+
+    let st = status_of(&s, "bob");
+    assert_eq!(st["status"], "error");
+    assert_eq!(st["last_error"]["class"], "permanent");
+    assert_eq!(st["last_error"]["code"], "invalid_grant");
+    assert_eq!(st["last_error"]["http_status"], 400);
+
+    // The error is remembered (a restart is a new process) and nothing spends the dead token.
+    let before = server.stats()["token_requests"].as_u64().unwrap();
+    let out = token(&s, "bob");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("sign-in"),
+        "{}",
+        text(&out)
+    );
+    let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
+    s.wait_for_engine(Duration::from_secs(20));
+    assert_eq!(token(&s, "bob").status.code(), Some(3));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        server.stats()["token_requests"].as_u64().unwrap(),
+        before,
+        "no request after the error"
+    );
+    assert_eq!(status_of(&s, "bob")["status"], "error");
+    engine.terminate();
+    s.assert_no_secrets(&server, &[&text(&out), &engine.output()]);
+}
+
+#[test]
+fn a_window_of_503s_is_transient_and_the_engine_recovers_on_its_own() {
+    require_session();
+    let server = OidcServer::start_with(Options {
+        access_ttl: 6,
+        ..Options::default()
+    });
+    let s = Sandbox::new();
+    s.sign_in(&server, "carol", "carol");
+    let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
+    s.wait_for_engine(Duration::from_secs(20));
+
+    server.fault(json!({"kind": "5xx", "path": "/token", "for_ms": 20_000}));
+    let started = Instant::now();
+    let mut saw_transient = false;
+    while started.elapsed() < Duration::from_secs(20) {
+        let st = status_of(&s, "carol");
+        assert_ne!(
+            st["status"], "error",
+            "a 503 window must never be an error: {st}"
+        );
+        if st["last_error"]["class"] == "transient" {
+            saw_transient = true;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(saw_transient, "the engine should have met the 503s");
+    wait_until(
+        "recovery after the window",
+        Duration::from_secs(120),
+        || {
+            let st = status_of(&s, "carol");
+            st["status"] == "enabled" && st["last_error"].is_null()
+        },
+    );
+    let out = token(&s, "carol");
+    let t = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert_eq!(server.whoami(&t).0, 200);
+    engine.terminate();
+    s.assert_no_secrets(&server, &[&engine.output()]);
+}
+
+#[test]
+fn fifty_token_requests_through_the_engine_cause_one_refresh() {
+    require_session();
+    let server = OidcServer::start();
+    let s = Sandbox::new();
+    s.sign_in(&server, "dave", "dave");
+    // Hand over only the refresh token, so the first use must refresh.
+    let refresh_token = {
+        let answer: Value = serde_json::from_str(&server.sign_in("dave")).unwrap();
+        answer["refresh_token"].as_str().unwrap().to_owned()
+    };
+    let out = s.cli_with_stdin(&["account", "import", "dave"], &refresh_token);
+    assert!(out.status.success(), "{}", text(&out));
+    let before = server.refresh_count();
+
+    let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
+    s.wait_for_engine(Duration::from_secs(20));
+    let children: Vec<_> = (0..50)
+        .map(|_| {
+            s.command(bins::cli())
+                .args(["token", "dave"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let tokens: Vec<String> = outs
+        .iter()
+        .map(|o| {
+            assert!(o.status.success(), "{}", text(o));
+            String::from_utf8_lossy(&o.stdout).trim().to_owned()
+        })
+        .collect();
+    assert!(
+        tokens.windows(2).all(|w| w[0] == w[1]),
+        "all callers get the same token"
+    );
+    assert_eq!(server.refresh_count() - before, 1, "exactly one refresh");
+    assert_eq!(server.whoami(&tokens[0]).0, 200);
+    engine.terminate();
+    s.assert_no_secrets(&server, &[&engine.output()]);
+}
+
+#[test]
+fn processes_racing_without_an_engine_share_one_refresh() {
+    require_session();
+    let server = OidcServer::start();
+    let s = Sandbox::new();
+    s.sign_in(&server, "erin", "erin");
+    let answer: Value = serde_json::from_str(&server.sign_in("erin")).unwrap();
+    let out = s.cli_with_stdin(
+        &["account", "import", "erin"],
+        answer["refresh_token"].as_str().unwrap(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let before = server.refresh_count();
+    let children: Vec<_> = (0..20)
+        .map(|_| {
+            s.command(bins::cli())
+                .args(["token", "erin"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for o in &outs {
+        assert!(o.status.success(), "{}", text(o));
+    }
+    let first = String::from_utf8_lossy(&outs[0].stdout).trim().to_owned();
+    assert!(outs
+        .iter()
+        .all(|o| String::from_utf8_lossy(&o.stdout).trim() == first));
+    assert_eq!(
+        server.refresh_count() - before,
+        1,
+        "one refresh, no refresh_token_reused"
+    );
+    assert_eq!(status_of(&s, "erin")["status"], "enabled");
+    s.assert_no_secrets(&server, &[]);
+}
+
+#[test]
+fn the_scheduler_refreshes_ahead_of_expiry_without_being_asked() {
+    require_session();
+    let server = OidcServer::start_with(Options {
+        access_ttl: 4,
+        ..Options::default()
+    });
+    let s = Sandbox::new();
+    s.sign_in(&server, "fay", "fay");
+    let before = server.refresh_count();
+    let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
+    s.wait_for_engine(Duration::from_secs(20));
+    wait_until("three scheduled refreshes", Duration::from_secs(30), || {
+        server.refresh_count() >= before + 3
+    });
+    let st = status_of(&s, "fay");
+    assert_eq!(st["status"], "enabled", "{st}");
+    assert!(
+        st["next_refresh"].is_string() && st["last_refresh"].is_string(),
+        "{st}"
+    );
+    engine.terminate();
+    s.assert_no_secrets(&server, &[&engine.output()]);
+}
+
+#[test]
+fn unknown_accounts_and_signed_out_accounts_have_their_exit_codes() {
+    let server = OidcServer::start();
+    let s = Sandbox::new();
+    let out = token(&s, "nobody");
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out));
+    let out = s.cli(&[
+        "provider",
+        "add",
+        "local",
+        "--issuer",
+        server.issuer(),
+        "--client-id",
+        "tokentray",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(s
+        .cli(&["account", "add", "gil", "--provider", "local"])
+        .status
+        .success());
+    let out = token(&s, "gil");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not signed in"));
+    let list: Value =
+        serde_json::from_slice(&s.cli(&["provider", "list", "--json"]).stdout).unwrap();
+    assert_eq!(list["providers"][0]["token_url"], server.token_url());
+}
