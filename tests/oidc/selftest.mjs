@@ -70,6 +70,14 @@ test('code flow, refresh rotation, reuse is invalid_grant, whoami, revoke', asyn
   assert.equal(reuse.status, 400);
   assert.equal((await reuse.json()).error, 'invalid_grant');
 
+  // Only the access tokens: whoami refuses, refresh still works.
+  const t3 = await tokensFor('zoe');
+  assert.ok((await control('revoke_access', { sub: 'zoe' })).revoked > 0);
+  const who3 = await fetch(`${issuer}/api/whoami`, { headers: { authorization: `Bearer ${t3.access_token}` } });
+  assert.equal(who3.status, 401);
+  const r3 = await post('/token', { grant_type: 'refresh_token', refresh_token: t3.refresh_token, client_id: 'tokentray' });
+  assert.equal(r3.status, 200);
+
   const t2 = await tokensFor('bob');
   const revoked = await control('revoke', { sub: 'bob' });
   assert.ok(revoked.revoked > 0);

@@ -154,6 +154,9 @@ async function control(req, res, path) {
     if (path === 'revoke' && req.method === 'POST') {
       const { sub } = await readJson(req);
       sendJson(res, 200, { revoked: MemoryStore.revokeAccount(sub) });
+    } else if (path === 'revoke_access' && req.method === 'POST') {
+      const { sub } = await readJson(req);
+      sendJson(res, 200, { revoked: MemoryStore.revokeAccessTokens(sub) });
     } else if (path === 'fault' && req.method === 'POST') {
       const f = await readJson(req);
       if (!['status', 'stall', '5xx', 'drop'].includes(f.kind)) {

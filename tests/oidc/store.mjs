@@ -18,6 +18,19 @@ function live(key) {
 }
 
 export const MemoryStore = {
+  // Deletes only the access tokens of `sub`: the provider stops accepting them while the
+  // refresh token still works (what a server-side session reset looks like to a client).
+  revokeAccessTokens(sub) {
+    let n = 0;
+    for (const [key, { payload }] of records) {
+      if (key.startsWith('AccessToken:') && payload.accountId === sub) {
+        records.delete(key);
+        n += 1;
+      }
+    }
+    return n;
+  },
+
   // Deletes every grant, token, code and session of `sub`; returns how many records went.
   revokeAccount(sub) {
     const grantIds = new Set();

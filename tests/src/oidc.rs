@@ -128,6 +128,13 @@ impl OidcServer {
             .unwrap_or(0)
     }
 
+    /// Makes the provider stop accepting `sub`'s access tokens (its refresh token still works).
+    pub fn revoke_access_tokens(&self, sub: &str) -> u64 {
+        self.control("POST", "revoke_access", Some(json!({ "sub": sub })))["revoked"]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
     /// Injects a fault (see tests/oidc/README.md for its shape).
     pub fn fault(&self, fault: Value) {
         self.control("POST", "fault", Some(fault));

@@ -5,6 +5,7 @@ mod account;
 mod autostart;
 mod engine_call;
 mod error;
+mod job;
 mod pause;
 mod provider;
 mod run;
@@ -37,6 +38,9 @@ enum Command {
     Refresh(token::RefreshArgs),
     /// Show every account's state.
     Status(status::StatusArgs),
+    /// Add, list or remove warm-up jobs.
+    #[command(subcommand)]
+    Job(job::JobCommand),
     /// Pause an account and its jobs (your pause; `resume` undoes it).
     Pause(pause::PauseArgs),
     /// Resume an account you paused.
@@ -55,6 +59,7 @@ fn main() {
         Command::Token(args) => token::token(&paths, args),
         Command::Refresh(args) => token::refresh(&paths, args),
         Command::Status(args) => status::run(&paths, args),
+        Command::Job(cmd) => job::run(&paths, cmd),
         Command::Pause(args) => pause::run(&paths, args, true),
         Command::Resume(args) => pause::run(&paths, args, false),
         Command::Autostart(args) => autostart::run(args),

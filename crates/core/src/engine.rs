@@ -12,14 +12,15 @@ use tokio::sync::{broadcast, Notify};
 use crate::accounts::{AccountRecord, AccountState, StateError, StateFile};
 use crate::crosslock;
 use crate::events::{self, Event};
-use crate::http::{Http, LazyHttp};
+use crate::http::{Http, HttpRequest, LazyHttp};
+use crate::jobs::{JobHandle, JobSlot, JobSpec};
 use crate::oauth::classify::{ClassTable, Failure, FailureClass, TokenAnswer};
 use crate::oauth::refresh::{self, RefreshRequest};
 use crate::paths::Paths;
 use crate::schedule::{self, Jitter};
 use crate::secret::Secret;
 use crate::settings::{ProviderSettings, Settings, SettingsError};
-use crate::status::{AccountStatus, LastError, Status};
+use crate::status::{AccountStatus, JobStatus, LastError, Status};
 use crate::vault::{TokenSet, Vault, VaultError};
 
 /// Why the engine could not do what was asked. Each message says what to do next.
@@ -123,6 +124,7 @@ struct Inner {
     // plus at most one small atomic file write.
     state: Mutex<StateFile>,
     slots: Mutex<HashMap<String, Arc<Slot>>>,
+    jobs: Mutex<HashMap<String, JobHandle>>,
     scheduler_started: AtomicBool,
     vault: Vault,
     http: Arc<dyn Http>,
@@ -165,6 +167,16 @@ enum Cached {
     Loaded(Option<TokenSet>),
 }
 
+/// Why a refresh is attempted.
+enum Mode {
+    /// The token is about to expire: refresh unless someone just did.
+    Demand,
+    /// The user asked: refresh whatever the token's age.
+    Force,
+    /// A server rejected this access token: refresh unless the current one is already another.
+    Rejected(Secret),
+}
+
 /// How long a permanent failure of one of several accounts of a provider waits for confirmation.
 const CONFIRM_AFTER: Duration = Duration::from_secs(60);
 /// A provider with at least this many accounts gets the outage rule.
@@ -193,12 +205,21 @@ impl Engine {
             .iter()
             .map(|a| (a.name.clone(), Arc::new(Slot::new(jitter.sample()))))
             .collect();
+        let jobs = settings
+            .jobs
+            .iter()
+            .map(|j| {
+                let slot = JobSlot::new(JobSpec::from_settings(j), jitter.sample());
+                (j.name.clone(), Arc::new(slot))
+            })
+            .collect();
         Ok(Engine {
             inner: Arc::new(Inner {
                 paths,
                 settings: std::sync::RwLock::new(Arc::new(settings)),
                 state: Mutex::new(state),
                 slots: Mutex::new(slots),
+                jobs: Mutex::new(jobs),
                 scheduler_started: AtomicBool::new(false),
                 vault,
                 http,
@@ -248,6 +269,24 @@ impl Engine {
                     .or_insert_with(|| Arc::new(Slot::new(jitter.sample())));
             }
         }
+        {
+            let mut jobs = lock(&self.inner.jobs);
+            jobs.retain(|name, slot| {
+                let keep = settings
+                    .jobs
+                    .iter()
+                    .any(|j| &j.name == name && JobSpec::from_settings(j) == slot.spec);
+                if !keep {
+                    slot.wake.notify_one();
+                }
+                keep
+            });
+            for j in &settings.jobs {
+                jobs.entry(j.name.clone()).or_insert_with(|| {
+                    Arc::new(JobSlot::new(JobSpec::from_settings(j), jitter.sample()))
+                });
+            }
+        }
         if self.inner.scheduler_started.load(Ordering::SeqCst) {
             self.start_scheduler();
         }
@@ -263,6 +302,7 @@ impl Engine {
     /// A snapshot of every account, in settings order. Never touches the keychain.
     pub fn status(&self) -> Status {
         let settings = self.settings();
+        let jobs: Vec<JobHandle> = lock(&self.inner.jobs).values().cloned().collect();
         let state = self.lock_state();
         let accounts = settings
             .accounts
@@ -270,6 +310,28 @@ impl Engine {
             .map(|a| {
                 let r = state.accounts.get(&a.name).cloned().unwrap_or_default();
                 let next = self.next_refresh(&a.name, &r);
+                let mut account_jobs: Vec<JobStatus> = jobs
+                    .iter()
+                    .filter(|j| j.spec.account == a.name)
+                    .map(|j| {
+                        let rec = j.snapshot();
+                        JobStatus {
+                            name: j.spec.name.clone(),
+                            every_s: j.spec.every.as_secs(),
+                            state: if r.state() == AccountState::Enabled {
+                                "running".into()
+                            } else {
+                                "paused".into()
+                            },
+                            runs: rec.runs,
+                            last_run: rec.last_run.map(rfc3339),
+                            last_status: rec.last_status,
+                            latency_ms: rec.last_latency_ms,
+                            next_run: rec.next_run.map(rfc3339),
+                        }
+                    })
+                    .collect();
+                account_jobs.sort_by(|x, y| x.name.cmp(&y.name));
                 AccountStatus {
                     name: a.name.clone(),
                     provider: a.provider.clone(),
@@ -278,7 +340,7 @@ impl Engine {
                     last_refresh: r.last_refresh.map(rfc3339),
                     next_refresh: next.map(rfc3339),
                     last_error: r.last_error.clone(),
-                    jobs: Vec::new(),
+                    jobs: account_jobs,
                 }
             })
             .collect();
@@ -429,7 +491,7 @@ impl Engine {
                 Err(EngineError::Paused(name.to_owned()))
             };
         }
-        match self.refresh_flight(name, &slot, false).await {
+        match self.refresh_flight(name, &slot, Mode::Demand).await {
             Ok(fresh) => Ok(fresh.access_token),
             // A transient failure while the old token still works: keep serving it.
             Err(EngineError::Temporary { .. })
@@ -444,7 +506,7 @@ impl Engine {
     /// One refresh attempt now, whatever the state (the user asked for it).
     pub async fn refresh(&self, name: &str) -> Result<RefreshReport, EngineError> {
         let slot = self.slot(name)?;
-        let result = self.refresh_flight(name, &slot, true).await;
+        let result = self.refresh_flight(name, &slot, Mode::Force).await;
         let record = self.record(name);
         let report = |outcome: &str, message: String| RefreshReport {
             account: name.to_owned(),
@@ -486,6 +548,129 @@ impl Engine {
             let engine = self.clone();
             tokio::spawn(async move { engine.schedule_account(name, slot).await });
         }
+        let jobs: Vec<JobHandle> = lock(&self.inner.jobs).values().cloned().collect();
+        for job in jobs {
+            if job.running.swap(true, Ordering::SeqCst) {
+                continue;
+            }
+            let engine = self.clone();
+            tokio::spawn(async move { engine.run_job(job).await });
+        }
+    }
+
+    /// One job's life: wait for its turn while its account is enabled, hold while it is not,
+    /// and run at once when the account comes back. Missed runs are not replayed.
+    async fn run_job(self, job: JobHandle) {
+        let mut next = Instant::now() + job.interval().mul_f64(job.jitter);
+        let mut held = false;
+        loop {
+            let current = lock(&self.inner.jobs).get(&job.spec.name).cloned();
+            if !current.is_some_and(|c| Arc::ptr_eq(&c, &job)) {
+                return; // removed or changed
+            }
+            if self.record(&job.spec.account).state() != AccountState::Enabled {
+                held = true;
+                job.set_next(None);
+                job.wake.notified().await;
+                continue;
+            }
+            if held {
+                held = false;
+                next = Instant::now();
+            }
+            let wait = next.saturating_duration_since(Instant::now());
+            job.set_next(Some(OffsetDateTime::now_utc() + wait));
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = job.wake.notified() => continue,
+            }
+            if self.record(&job.spec.account).state() != AccountState::Enabled {
+                continue;
+            }
+            self.run_job_once(&job).await;
+            next = Instant::now() + job.interval();
+        }
+    }
+
+    /// One run. A 401/403 marks the account stale and retries once with a token that differs
+    /// from the rejected one (re-read from the keychain, else refreshed); never a loop.
+    async fn run_job_once(&self, job: &JobSlot) {
+        let account = &job.spec.account;
+        let started = Instant::now();
+        let token = match self.token(account).await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::info!(job = %job.spec.name, "skipped: no token ({e})");
+                return;
+            }
+        };
+        let mut status = self.send_job(job, &token).await;
+        let rejected = matches!(status, Some(401 | 403));
+        if rejected && !job.snapshot().auth_suspect {
+            tracing::info!(job = %job.spec.name, ?status, "token rejected; marking the account stale");
+            self.mark_stale(account);
+            match self.token_after_rejection(account, &token).await {
+                Ok(fresh) => {
+                    status = self.send_job(job, &fresh).await;
+                    if matches!(status, Some(401 | 403)) {
+                        tracing::warn!(job = %job.spec.name, ?status, "a fresh token was rejected too; the job's URL or scopes are wrong, not the token");
+                        job.set_auth_suspect(true);
+                    }
+                }
+                Err(e) => tracing::info!(job = %job.spec.name, "no fresh token: {e}"),
+            }
+        } else if status.is_some_and(|s| (200..300).contains(&s)) {
+            job.set_auth_suspect(false);
+        }
+        job.record_run(status, started);
+        self.publish(Event::JobRan {
+            job: job.spec.name.clone(),
+            account: account.clone(),
+            status,
+        });
+    }
+
+    async fn send_job(&self, job: &JobSlot, token: &Secret) -> Option<u16> {
+        let mut headers = job.spec.headers.clone();
+        headers.push(("authorization".into(), format!("Bearer {}", token.expose())));
+        let req = HttpRequest {
+            method: job.spec.method.clone(),
+            url: job.spec.url.clone(),
+            headers,
+            body: job.spec.body.clone().unwrap_or_default().into_bytes(),
+        };
+        match self.inner.http.send(req).await {
+            Ok(resp) => Some(resp.status),
+            Err(e) => {
+                tracing::info!(job = %job.spec.name, "request failed: {e:?}");
+                None
+            }
+        }
+    }
+
+    /// A server rejected the account's token: the account is stale until a token works.
+    fn mark_stale(&self, name: &str) {
+        let result = self.update_record(name, |r| {
+            if r.system == Some(AccountState::Enabled) {
+                r.system = Some(AccountState::Stale);
+            }
+        });
+        if let Err(e) = result {
+            tracing::warn!(account = %name, "cannot record the stale state: {e}");
+        }
+    }
+
+    /// A token other than `rejected`: another process's newer one from the keychain, else a
+    /// refreshed one.
+    async fn token_after_rejection(
+        &self,
+        name: &str,
+        rejected: &Secret,
+    ) -> Result<Secret, EngineError> {
+        let slot = self.slot(name)?;
+        self.refresh_flight(name, &slot, Mode::Rejected(rejected.clone()))
+            .await
+            .map(|t| t.access_token)
     }
 
     async fn schedule_account(self, name: String, slot: Arc<Slot>) {
@@ -503,7 +688,7 @@ impl Engine {
                         Duration::try_from(at - OffsetDateTime::now_utc()).unwrap_or_default();
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {
-                            if let Err(e) = self.refresh_flight(&name, &slot, false).await {
+                            if let Err(e) = self.refresh_flight(&name, &slot, Mode::Demand).await {
                                 tracing::info!(account = %name, "scheduled refresh failed: {e}");
                             }
                         }
@@ -533,12 +718,17 @@ impl Engine {
         &self,
         name: &str,
         slot: &Slot,
-        force: bool,
+        mode: Mode,
     ) -> Result<TokenSet, EngineError> {
         let _flight = slot.flight.lock().await;
         // Someone in this process refreshed while we waited: use theirs.
-        if let (Some(current), false) = (self.cached(slot), force) {
-            if !tokens_need_refresh(&current, OffsetDateTime::now_utc()) {
+        let still_good = |t: &TokenSet| match &mode {
+            Mode::Demand => !tokens_need_refresh(t, OffsetDateTime::now_utc()),
+            Mode::Force => false,
+            Mode::Rejected(bad) => !t.access_token.same_as(bad),
+        };
+        if let Some(current) = self.cached(slot) {
+            if still_good(&current) {
                 return Ok(current);
             }
         }
@@ -551,7 +741,7 @@ impl Engine {
         let Some(current) = stored else {
             return Err(EngineError::SignedOut(name.to_owned()));
         };
-        if !force && !tokens_need_refresh(&current, OffsetDateTime::now_utc()) {
+        if still_good(&current) {
             self.note_adopted(name, &current)?;
             return Ok(current);
         }
@@ -856,6 +1046,7 @@ impl Engine {
         };
         let to = record.state();
         if from != to {
+            self.wake_jobs(name);
             self.publish(Event::StateChanged {
                 account: name.to_owned(),
                 from,
@@ -899,10 +1090,19 @@ impl Engine {
                 if let Ok(slot) = self.slot(account) {
                     slot.wake.notify_one();
                 }
+                self.wake_jobs(account);
             }
             self.publish(e);
         }
         Ok(n)
+    }
+
+    fn wake_jobs(&self, account: &str) {
+        for job in lock(&self.inner.jobs).values() {
+            if job.spec.account == account {
+                job.wake.notify_one();
+            }
+        }
     }
 
     fn publish(&self, event: Event) {

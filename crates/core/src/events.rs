@@ -34,6 +34,15 @@ pub enum Event {
         /// The provider's (or our) code.
         code: String,
     },
+    /// A warm-up job ran.
+    JobRan {
+        /// The job.
+        job: String,
+        /// Its account.
+        account: String,
+        /// The HTTP status (none after a transport failure).
+        status: Option<u16>,
+    },
     /// The settings file was re-read (accounts or providers may have changed).
     SettingsChanged,
     /// A second launch handed over to this engine; a GUI shows itself.

@@ -11,6 +11,7 @@ pub mod events;
 pub mod fsutil;
 pub mod http;
 pub mod instance;
+pub mod jobs;
 pub mod logging;
 pub mod oauth;
 pub mod paths;

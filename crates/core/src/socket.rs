@@ -157,11 +157,25 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
+    // The socket file is ours (we created it), so its owner is the uid allowed to talk to us.
+    let owner = listener
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_pathname().map(std::path::Path::to_path_buf))
+        .and_then(|p| std::fs::metadata(p).ok())
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m));
     loop {
         tokio::select! {
             _ = &mut shutdown => return,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    // The folder is 0700 and the socket 0600; checking the peer too means a
+                    // permission slip (or root's process) still cannot ask for tokens.
+                    let peer = stream.peer_cred().map(|c| c.uid()).ok();
+                    if owner.is_none() || peer != owner {
+                        tracing::warn!(?peer, ?owner, "refused a socket connection from another user");
+                        continue;
+                    }
                     let engine = engine.clone();
                     tokio::spawn(async move {
                         if let Err(e) = handle_connection(stream, engine, kind).await {

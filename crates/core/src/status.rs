@@ -69,6 +69,12 @@ pub struct JobStatus {
     pub last_run: Option<String>,
     /// The HTTP status of its last run.
     pub last_status: Option<u16>,
+    /// The last run's latency in milliseconds.
+    #[serde(default)]
+    pub latency_ms: Option<u64>,
+    /// When it runs next (none while its account is not enabled).
+    #[serde(default)]
+    pub next_run: Option<String>,
 }
 
 #[cfg(test)]
