@@ -42,6 +42,7 @@ fn version_and_help() {
             "token",
             "refresh",
             "status",
+            "job",
             "pause",
             "resume",
             "autostart",
