@@ -60,6 +60,12 @@ fn rotation_over_many_cycles_keeps_one_working_grant() {
         outputs.push(text(&out));
     }
     assert_eq!(server.refresh_count(), 10);
+    let history = std::fs::read_to_string(s.state_dir().join("history.jsonl")).unwrap();
+    assert_eq!(
+        history.matches(r#""kind":"refreshed""#).count(),
+        10,
+        "{history}"
+    );
     let refresh_tokens = server.stats()["issued"]["refresh_tokens"]
         .as_array()
         .unwrap()

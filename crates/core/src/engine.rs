@@ -129,6 +129,7 @@ struct Inner {
     vault: Vault,
     http: Arc<dyn Http>,
     events: broadcast::Sender<Event>,
+    history: crate::history::History,
     /// Recent permanent failures: (when, provider, account), for the outage rule.
     recent_permanent: Mutex<Vec<(Instant, String, String)>>,
 }
@@ -199,6 +200,7 @@ impl Engine {
     ) -> Result<Engine, EngineError> {
         let settings = Settings::load(&paths.settings_file())?;
         let state = StateFile::load(&paths.state_file())?;
+        let paths_state_dir = paths.state_dir.clone();
         let mut jitter = Jitter::from_entropy();
         let slots = settings
             .accounts
@@ -224,6 +226,7 @@ impl Engine {
                 vault,
                 http,
                 events: events::channel(),
+                history: crate::history::History::open(&paths_state_dir),
                 recent_permanent: Mutex::new(Vec::new()),
             }),
         })
@@ -1105,8 +1108,18 @@ impl Engine {
         }
     }
 
+    /// History since `since`, optionally of one account.
+    pub fn history(
+        &self,
+        account: Option<&str>,
+        since: OffsetDateTime,
+    ) -> Vec<crate::history::Entry> {
+        self.inner.history.read(account, since)
+    }
+
     fn publish(&self, event: Event) {
         tracing::info!(?event, "engine event");
+        self.inner.history.record(&event);
         // No subscribers is fine: nobody is listening yet.
         let _ = self.inner.events.send(event);
     }
@@ -1254,6 +1267,133 @@ mod tests {
         let (_dir, e) = engine_with(&["a"]);
         let err = e.set_paused("zed", true).unwrap_err();
         assert!(matches!(err, EngineError::NoSuchAccount(_)), "{err}");
+    }
+
+    /// A token endpoint that always answers with one canned response.
+    struct Canned(u16, &'static str);
+
+    impl Http for Canned {
+        fn send(&self, _req: HttpRequest) -> crate::http::HttpFuture<'_> {
+            let (status, body) = (self.0, self.1);
+            Box::pin(async move {
+                Ok(crate::http::HttpResponse {
+                    status,
+                    headers: vec![],
+                    body: body.as_bytes().to_vec(),
+                })
+            })
+        }
+    }
+
+    async fn engine_answering(
+        accounts: &[&str],
+        status: u16,
+        body: &'static str,
+    ) -> (tempfile::TempDir, Engine) {
+        let (dir, _) = engine_with(accounts);
+        let vault = Vault::new(Arc::new(crate::vault::MemoryStore::default()));
+        let e = Engine::with_parts(
+            Paths::under(dir.path()),
+            vault,
+            Arc::new(Canned(status, body)),
+        )
+        .unwrap();
+        let now = OffsetDateTime::now_utc();
+        for a in accounts {
+            let tokens = TokenSet {
+                access_token: Secret::new("at"),
+                refresh_token: Some(Secret::new("rt")),
+                id_token: None,
+                expires_at: Some(now + time::Duration::hours(1)),
+                obtained_at: now,
+                scopes: vec![],
+            };
+            e.sign_in(a, tokens).await.unwrap();
+        }
+        (dir, e)
+    }
+
+    fn state_of(e: &Engine, name: &str) -> AccountState {
+        e.status()
+            .accounts
+            .iter()
+            .find(|a| a.name == name)
+            .map(|a| a.status)
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_lone_account_with_a_dead_grant_is_an_error_at_once() {
+        let (_dir, e) = engine_answering(&["a"], 400, r#"{"error":"invalid_grant"}"#).await;
+        let report = e.refresh("a").await.unwrap();
+        assert_eq!(report.outcome, "permanent");
+        assert_eq!(state_of(&e, "a"), AccountState::Error);
+        assert!(matches!(
+            e.token("a").await,
+            Err(EngineError::NeedsRelogin { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn most_accounts_of_a_provider_dying_together_is_an_outage_not_an_error() {
+        let (_dir, e) =
+            engine_answering(&["a", "b", "c"], 400, r#"{"error":"invalid_grant"}"#).await;
+        for round in 0..3 {
+            for name in ["a", "b", "c"] {
+                let report = e.refresh(name).await.unwrap();
+                assert_eq!(
+                    report.outcome, "transient",
+                    "round {round}, {name}: {report:?}"
+                );
+                assert_ne!(state_of(&e, name), AccountState::Error);
+            }
+        }
+        // The record keeps the provider's real answer for the user to see.
+        let st = e.status();
+        assert_eq!(
+            st.accounts[0].last_error.as_ref().unwrap().class,
+            "permanent"
+        );
+    }
+
+    #[tokio::test]
+    async fn one_of_several_accounts_dying_is_confirmed_then_an_error() {
+        let (_dir, e) =
+            engine_answering(&["a", "b", "c"], 400, r#"{"error":"invalid_grant"}"#).await;
+        let first = e.refresh("a").await.unwrap();
+        assert_eq!(first.outcome, "transient", "held for confirmation");
+        assert_eq!(
+            state_of(&e, "a"),
+            AccountState::Enabled,
+            "token still valid"
+        );
+        let second = e.refresh("a").await.unwrap();
+        assert_eq!(second.outcome, "permanent");
+        assert_eq!(state_of(&e, "a"), AccountState::Error);
+        assert_eq!(state_of(&e, "b"), AccountState::Enabled);
+    }
+
+    #[tokio::test]
+    async fn a_config_failure_is_an_error_of_class_config() {
+        let (_dir, e) = engine_answering(&["a"], 401, r#"{"error":"invalid_client"}"#).await;
+        assert_eq!(e.refresh("a").await.unwrap().outcome, "config");
+        assert_eq!(state_of(&e, "a"), AccountState::Error);
+        assert!(matches!(
+            e.token("a").await,
+            Err(EngineError::Config { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_transient_failure_keeps_serving_a_valid_token_and_backs_off() {
+        let (_dir, e) = engine_answering(&["a"], 503, "<html>busy</html>").await;
+        let report = e.refresh("a").await.unwrap();
+        assert_eq!(report.outcome, "transient");
+        assert_eq!(state_of(&e, "a"), AccountState::Enabled);
+        assert_eq!(e.token("a").await.unwrap().expose(), "at");
+        let st = e.status();
+        let next = st.accounts[0].next_refresh.clone().unwrap();
+        assert!(next > rfc3339(OffsetDateTime::now_utc() - time::Duration::seconds(1)));
     }
 
     #[tokio::test]

@@ -9,6 +9,7 @@ pub mod crosslock;
 pub mod engine;
 pub mod events;
 pub mod fsutil;
+pub mod history;
 pub mod http;
 pub mod instance;
 pub mod jobs;

@@ -37,6 +37,13 @@ pub enum Request {
     },
     /// Re-read the settings file (after the CLI changed it).
     Reload,
+    /// The last `hours` of history, optionally of one account.
+    History {
+        /// The account, or every account.
+        account: Option<String>,
+        /// How far back.
+        hours: u32,
+    },
     /// Sign an account out and delete its secrets.
     Forget {
         /// The account.
@@ -249,6 +256,10 @@ async fn answer(engine: &Engine, kind: &'static str, req: Request) -> Response {
         .map(|n| serde_json::json!({ "changed": n })),
         // The token crosses only this socket: same user, 0600, in a 0700 folder.
         Request::Reload => engine.reload().map(|()| serde_json::Value::Null),
+        Request::History { account, hours } => {
+            let since = time::OffsetDateTime::now_utc() - time::Duration::hours(i64::from(hours));
+            Ok(serde_json::json!({ "entries": engine.history(account.as_deref(), since) }))
+        }
         Request::Forget { account } => engine
             .forget(&account)
             .await
