@@ -84,6 +84,7 @@ fn start_engine_tasks(app: &tauri::AppHandle, engine: Engine, mut guard: Primary
     let served = engine.clone();
     tauri::async_runtime::spawn(async move {
         served.start_scheduler();
+        tokentray_core::sleepwatch::watch(served.clone());
         match guard.take_listener() {
             Ok(listener) => socket::serve(listener, served, "app", std::future::pending()).await,
             Err(e) => tracing::error!("the CLI cannot reach this app: {e}"),
@@ -104,7 +105,10 @@ fn start_engine_tasks(app: &tauri::AppHandle, engine: Engine, mut guard: Primary
                     }
                 }
                 Ok(event) => {
-                    tray::update(&app);
+                    // The tray shows states only; job runs and refreshes do not change it.
+                    if matches!(event, Event::StateChanged { .. } | Event::SettingsChanged) {
+                        tray::update(&app);
+                    }
                     dashboard::forward(&app, &event);
                 }
                 // Missed some: the tray re-reads the whole status anyway.

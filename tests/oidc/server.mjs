@@ -1,34 +1,69 @@
 // The real OAuth/OIDC server Tokentray's tests run against: panva's oidc-provider on 127.0.0.1
 // with an ephemeral port. Refresh token rotation is on, PKCE is required, the device flow is on.
-// A control API under /__control/ lets a test revoke a user's grants, inject faults and read
-// what was issued. See README.md beside this file.
+// A control API under /__control/ lets a test revoke a user's grants, inject faults, change token
+// lifetimes and read what was issued. See README.md beside this file.
 //
-// Prints one line of JSON to stdout when listening: {"issuer":"http://127.0.0.1:PORT","port":PORT}
-// Everything else goes to stderr.
+// stdout carries exactly one line, once listening: {"issuer":"http://127.0.0.1:PORT","port":PORT}
+// Everything else goes to stderr. SIGTERM / SIGINT stop it with exit code 0.
 
 import http from 'node:http';
-import Provider from 'oidc-provider';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { MemoryStore, StoreAdapter } from './store.mjs';
 
-const num = (name, fallback) => {
+const verbose = process.env.OIDC_VERBOSE === '1';
+
+// ---------------------------------------------------------------------------------------------
+// stdout is the start-up handshake and nothing else. oidc-provider prints its NOTICEs with
+// console.info (stdout), e.g. the first time the device page renders; a reader that parses
+// stdout, or has closed its end of the pipe after the first line, must never see them.
+// The notices and warnings that are expected in a test harness (dev login pages, Node 20, the
+// default HTML of the device pages) are dropped unless OIDC_VERBOSE=1; anything else is kept.
+const EXPECTED = [
+  /^oidc-provider NOTICE: /,
+  /^oidc-provider WARNING: Unsupported runtime/,
+  /^oidc-provider WARNING: a quick start development-only feature devInteractions/,
+];
+const toStderr = (...args) => {
+  if (!verbose && typeof args[0] === 'string' && EXPECTED.some((re) => re.test(args[0]))) return;
+  console.error(...args);
+};
+console.log = toStderr;
+console.info = toStderr;
+console.warn = toStderr;
+console.debug = toStderr;
+// If the reader closed the pipe after the handshake line, a stray write must not kill us.
+process.stdout.on('error', () => {});
+
+// Imported only now, so that its import-time runtime warning goes through the filter above.
+const { default: Provider } = await import('oidc-provider');
+
+// ---------------------------------------------------------------------------------------------
+// Configuration from the environment.
+
+const seconds = (name, fallback) => {
   const v = Number(process.env[name]);
   return Number.isFinite(v) && v > 0 ? v : fallback;
 };
 
-// Mutable so that a test can change lifetimes mid-run (POST /__control/ttl).
+// Mutable so that a test can change lifetimes mid-run (POST /__control/ttl); oidc-provider calls
+// the ttl functions below for every token it mints.
 const ttl = {
-  access: num('OIDC_ACCESS_TTL', 60),
-  refresh: num('OIDC_REFRESH_TTL', 86400),
-  id: num('OIDC_ID_TTL', 3600),
+  access: seconds('OIDC_ACCESS_TTL', 60),
+  refresh: seconds('OIDC_REFRESH_TTL', 86400),
+  id: seconds('OIDC_ID_TTL', 3600),
 };
 
-const clients = [
+const GRANTS = ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'];
+
+const defaultClients = [
   {
-    // Tokentray as a native app: public client, PKCE, loopback redirect on any port (RFC 8252).
+    // Tokentray as a native app: public client, PKCE. oidc-provider lets a native client's
+    // http loopback redirect URI use any port (RFC 8252 §7.3), so this one entry covers the
+    // ephemeral port of the app's listener (lib/models/client.js, stripLoopbackPort).
     client_id: 'tokentray',
     token_endpoint_auth_method: 'none',
     application_type: 'native',
-    grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
+    grant_types: GRANTS,
     response_types: ['code'],
     redirect_uris: ['http://127.0.0.1/callback'],
   },
@@ -38,31 +73,82 @@ const clients = [
     client_secret: 's3cret',
     token_endpoint_auth_method: 'client_secret_basic',
     application_type: 'native',
-    grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
+    grant_types: GRANTS,
     response_types: ['code'],
     redirect_uris: ['http://127.0.0.1/callback'],
   },
-  ...JSON.parse(process.env.OIDC_CLIENTS_JSON || '[]'),
 ];
 
+let extraClients = [];
+try {
+  extraClients = JSON.parse(process.env.OIDC_CLIENTS_JSON || '[]');
+  if (!Array.isArray(extraClients)) throw new Error('not a JSON array');
+} catch (e) {
+  console.error(`server.mjs: OIDC_CLIENTS_JSON: ${e.message}`);
+  process.exit(2);
+}
+// An extra client with a default client's id replaces it (duplicate ids are a start-up error).
+const extraIds = new Set(extraClients.map((c) => c.client_id));
+const clients = [...defaultClients.filter((c) => !extraIds.has(c.client_id)), ...extraClients];
+
+// Our own signing key, so oidc-provider does not warn about its quick-start keys. RS256 is the
+// default ID token algorithm, hence RSA. Fresh per run: nothing outlives the process anyway.
+const signingKey = {
+  ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
+  kid: randomUUID(),
+  use: 'sig',
+  alg: 'RS256',
+};
+
+// ---------------------------------------------------------------------------------------------
 // What tests look at: counters, and every token value issued (to grep logs and files for leaks).
+
 const stats = {
-  token_requests: 0,
-  token_requests_by_grant: {},
+  token_requests: 0, // every POST /token, including those a fault answered
+  token_requests_by_grant: {}, // the same requests, by grant_type
   whoami_hits: {},
   issued: { access_tokens: [], refresh_tokens: [], id_tokens: [] },
 };
 
-// Faults: each {kind, path, status, body, headers, ms, count, until}.
-let faults = [];
+const countGrant = (grantType) => {
+  const gt = grantType || 'unknown';
+  stats.token_requests_by_grant[gt] = (stats.token_requests_by_grant[gt] || 0) + 1;
+};
 
-const provider = new Provider('http://127.0.0.1', {
+// ---------------------------------------------------------------------------------------------
+// The server first, then the provider: the issuer must carry the port, which is known only once
+// listening. Nothing can reach the port before the handshake line announces it.
+
+const server = http.createServer();
+await new Promise((resolve) => { server.listen(0, '127.0.0.1', resolve); });
+const { port } = server.address();
+const issuer = `http://127.0.0.1:${port}`;
+
+const provider = new Provider(issuer, {
   adapter: StoreAdapter,
   clients,
-  cookies: { keys: ['tokentray-test-cookie-key-1', 'tokentray-test-cookie-key-2'] },
+  jwks: { keys: [signingKey] },
+  // Fixed keys (they only sign the scripted user's throw-away browser cookies), so nothing about
+  // a run depends on random cookie keys.
+  cookies: { keys: ['tt-test-cookie-9f3a61c2d8e04b7a', 'tt-test-cookie-27b5e0c94f1d4a36'] },
+  // Always required, whatever the client. oidc-provider v9 only implements S256 (helpers/pkce.js).
   pkce: { required: () => true },
   scopes: ['openid', 'offline_access', 'profile', 'email', 'api'],
-  claims: { openid: ['sub'], profile: ['name', 'preferred_username'], email: ['email'] },
+  claims: {
+    openid: ['sub'],
+    profile: ['name', 'preferred_username'],
+    email: ['email', 'email_verified'],
+  },
+  routes: {
+    authorization: '/auth',
+    token: '/token',
+    device_authorization: '/device/auth',
+    code_verification: '/device',
+    revocation: '/token/revocation',
+    introspection: '/token/introspection',
+    userinfo: '/me',
+    jwks: '/jwks',
+  },
   features: {
     devInteractions: { enabled: true },
     deviceFlow: { enabled: true },
@@ -74,19 +160,23 @@ const provider = new Provider('http://127.0.0.1', {
     return {
       accountId: sub,
       async claims() {
-        return { sub, name: sub, preferred_username: sub, email: `${sub}@example.test` };
+        return {
+          sub, name: sub, preferred_username: sub, email: `${sub}@example.test`, email_verified: true,
+        };
       },
     };
   },
-  // A refresh token whenever the client may refresh: tests need not depend on offline_access
-  // consent rules, and tokens do not die with the browser session.
+  // A refresh token whenever the client may refresh, in the code flow and the device flow alike:
+  // tests need not depend on offline_access / prompt=consent rules.
   async issueRefreshToken(_ctx, client) {
     return client.grantTypeAllowed('refresh_token');
   },
+  // Tokens do not die with the (throw-away) browser session of the scripted user.
   expiresWithSession: async () => false,
-  // Every refresh rotates; replaying an old refresh token fails with invalid_grant (and revokes
-  // the grant), like the providers whose reuse detection Tokentray must survive.
-  rotateRefreshToken: () => true,
+  // Every refresh rotates; replaying an old refresh token fails with invalid_grant and revokes
+  // the whole grant (lib/actions/grants/refresh_token.js), like the providers whose reuse
+  // detection Tokentray must survive.
+  rotateRefreshToken: true,
   ttl: {
     AccessToken: () => ttl.access,
     RefreshToken: () => ttl.refresh,
@@ -98,25 +188,60 @@ const provider = new Provider('http://127.0.0.1', {
     Session: 14 * 86400,
   },
 });
-provider.proxy = false;
 
-const readJson = (req) =>
-  new Promise((resolve, reject) => {
-    let data = '';
-    req.setEncoding('utf8');
-    req.on('data', (c) => { data += c; });
-    req.on('end', () => {
-      try { resolve(data ? JSON.parse(data) : {}); } catch (e) { reject(e); }
-    });
-    req.on('error', reject);
-  });
+provider.on('server_error', (ctx, err) => {
+  console.error(`server.mjs: server_error on ${ctx.method} ${ctx.path}:`, err);
+});
+
+// Record what the token endpoint hands out. Registered before provider.callback(), which
+// composes the middleware stack; runs around every provider route.
+provider.use(async (ctx, next) => {
+  await next();
+  if (ctx.path !== '/token' || ctx.method !== 'POST') return;
+  countGrant(ctx.oidc?.params?.grant_type ?? ctx.oidc?.body?.grant_type);
+  const b = ctx.body;
+  if (b && typeof b === 'object' && !Buffer.isBuffer(b)) {
+    if (b.access_token) stats.issued.access_tokens.push(b.access_token);
+    if (b.refresh_token) stats.issued.refresh_tokens.push(b.refresh_token);
+    if (b.id_token) stats.issued.id_tokens.push(b.id_token);
+  }
+});
+
+const providerCallback = provider.callback();
+
+// ---------------------------------------------------------------------------------------------
+// Plain HTTP helpers (the control API and /api/whoami live outside Koa, in front of it).
+
+const readBody = (req) => new Promise((resolve, reject) => {
+  let data = '';
+  req.setEncoding('utf8');
+  req.on('data', (c) => { data += c; });
+  req.on('end', () => resolve(data));
+  req.on('error', reject);
+});
+
+const readJson = async (req) => {
+  const data = await readBody(req);
+  return data ? JSON.parse(data) : {};
+};
 
 const sendJson = (res, status, body, headers = {}) => {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
   res.end(JSON.stringify(body));
 };
 
-function activeFault(path) {
+// ---------------------------------------------------------------------------------------------
+// Faults. Each: {kind, path, status, body, headers, ms, then, count, until}. The first live
+// fault whose path matches the request path (or that has no path) applies.
+
+let faults = [];
+const stalls = new Set(); // pending stall timers, cleared on shutdown
+
+const html503 = '<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n'
+  + '<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n'
+  + '<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+
+function takeFault(path) {
   const now = Date.now();
   faults = faults.filter((f) => (f.until === undefined || f.until > now) && (f.count === undefined || f.count > 0));
   const f = faults.find((x) => x.path === undefined || x.path === path);
@@ -124,71 +249,89 @@ function activeFault(path) {
   return f;
 }
 
-const html503 = '<!DOCTYPE html><html><head><title>503 Service Temporarily Unavailable</title></head>'
-  + '<body><center><h1>503 Service Temporarily Unavailable</h1></center><hr><center>nginx</center></body></html>';
-
-// Returns true when the fault answered the request itself.
-async function applyFault(f, req, res) {
-  if (f.kind === 'stall') {
-    await new Promise((r) => { setTimeout(r, f.ms ?? 45000); });
-    if (f.then === 'drop') {
-      req.socket.destroy();
-      return true;
-    }
-    return false;
-  }
-  if (f.kind === 'drop') {
-    req.socket.destroy();
-    return true;
-  }
+// A canned answer. A string body goes out as is (HTML if it looks like HTML); anything else as
+// JSON. Headers given by the test win.
+function cannedAnswer(f, res) {
   const status = f.status ?? 503;
-  const body = f.kind === '5xx' ? (f.body ?? html503) : (f.body ?? '');
-  const headers = { 'content-type': f.kind === '5xx' ? 'text/html' : 'application/json', ...(f.headers || {}) };
-  res.writeHead(status, headers);
-  res.end(typeof body === 'string' ? body : JSON.stringify(body));
+  let body = f.body;
+  if (body === undefined) body = f.kind === '5xx' ? html503 : '';
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const type = typeof body !== 'string' ? 'application/json'
+    : /^\s*</.test(body) ? 'text/html' : 'text/plain';
+  res.writeHead(status, { 'content-type': type, ...(f.headers || {}) });
+  res.end(text);
+}
+
+const sleep = (ms) => new Promise((resolve) => {
+  const t = setTimeout(() => { stalls.delete(t); resolve(); }, ms);
+  stalls.add(t);
+});
+
+// Returns true when the fault dealt with the request itself, false to pass it on.
+async function applyFault(f, req, res, path) {
+  if (f.kind === 'stall') {
+    await sleep(f.ms ?? 45000);
+    if (f.then !== 'drop') return false;
+  }
+  // The provider will not see this request, so count its grant type here.
+  if (path === '/token' && req.method === 'POST') {
+    countGrant(new URLSearchParams(await readBody(req).catch(() => '')).get('grant_type'));
+  }
+  if (f.kind === 'stall' || f.kind === 'drop') {
+    req.socket.destroy();
+  } else {
+    cannedAnswer(f, res);
+  }
   return true;
 }
 
-async function control(req, res, path) {
+// ---------------------------------------------------------------------------------------------
+// The control API.
+
+async function control(req, res, what) {
   try {
-    if (path === 'revoke' && req.method === 'POST') {
+    const route = `${req.method} ${what}`;
+    if (route === 'POST revoke') {
       const { sub } = await readJson(req);
       sendJson(res, 200, { revoked: MemoryStore.revokeAccount(sub) });
-    } else if (path === 'revoke_access' && req.method === 'POST') {
+    } else if (route === 'POST revoke_access') {
       const { sub } = await readJson(req);
       sendJson(res, 200, { revoked: MemoryStore.revokeAccessTokens(sub) });
-    } else if (path === 'fault' && req.method === 'POST') {
+    } else if (route === 'POST fault') {
       const f = await readJson(req);
       if (!['status', 'stall', '5xx', 'drop'].includes(f.kind)) {
-        sendJson(res, 400, { error: `unknown fault kind ${f.kind}` });
+        sendJson(res, 400, { error: `unknown fault kind ${JSON.stringify(f.kind)}` });
         return;
       }
-      if (f.for_ms !== undefined) f.until = Date.now() + f.for_ms;
+      if (f.kind === '5xx' && f.status === undefined) f.status = 503;
+      if (f.for_ms !== undefined) f.until = Date.now() + Number(f.for_ms);
       faults.push(f);
       sendJson(res, 200, { faults: faults.length });
-    } else if (path === 'fault' && req.method === 'DELETE') {
+    } else if (route === 'DELETE fault') {
       faults = [];
       sendJson(res, 200, { faults: 0 });
-    } else if (path === 'stats' && req.method === 'GET') {
+    } else if (route === 'GET stats') {
       sendJson(res, 200, stats);
-    } else if (path === 'ttl' && req.method === 'POST') {
+    } else if (route === 'POST ttl') {
       const body = await readJson(req);
-      if (body.access) ttl.access = body.access;
-      if (body.refresh) ttl.refresh = body.refresh;
-      if (body.id) ttl.id = body.id;
+      for (const k of ['access', 'refresh', 'id']) {
+        const v = Number(body[k]);
+        if (body[k] !== undefined && Number.isFinite(v) && v > 0) ttl[k] = v;
+      }
       sendJson(res, 200, ttl);
     } else {
-      sendJson(res, 404, { error: 'no such control endpoint' });
+      sendJson(res, 404, { error: `no control endpoint ${route}` });
     }
   } catch (e) {
     sendJson(res, 400, { error: String(e) });
   }
 }
 
-// A protected resource: what warm-up jobs call.
+// A protected resource, what warm-up jobs call. AccessToken.find returns nothing for unknown,
+// expired or revoked tokens.
 async function whoami(req, res) {
   const auth = req.headers.authorization || '';
-  const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+  const token = /^Bearer /i.test(auth) ? auth.slice(7).trim() : '';
   const at = token ? await provider.AccessToken.find(token) : undefined;
   if (!at) {
     sendJson(res, 401, { error: 'invalid_token' }, { 'www-authenticate': 'Bearer error="invalid_token"' });
@@ -198,49 +341,41 @@ async function whoami(req, res) {
   sendJson(res, 200, { sub: at.accountId, scope: at.scope, hits: stats.whoami_hits[at.accountId] });
 }
 
-// Count token requests by grant type and record every token the token endpoint hands out.
-// (Registered before provider.callback(), which composes the middleware stack once.)
-provider.use(async (ctx, next) => {
-  await next();
-  if (ctx.path !== '/token' || ctx.method !== 'POST') return;
-  const gt = ctx.oidc?.params?.grant_type ?? 'unknown';
-  stats.token_requests_by_grant[gt] = (stats.token_requests_by_grant[gt] || 0) + 1;
-  if (ctx.body && typeof ctx.body === 'object') {
-    const b = ctx.body;
-    if (b.access_token) stats.issued.access_tokens.push(b.access_token);
-    if (b.refresh_token) stats.issued.refresh_tokens.push(b.refresh_token);
-    if (b.id_token) stats.issued.id_tokens.push(b.id_token);
+// ---------------------------------------------------------------------------------------------
+
+server.on('request', async (req, res) => {
+  const path = new URL(req.url, issuer).pathname;
+  if (verbose) {
+    // Path only: queries carry codes and states.
+    res.on('finish', () => console.error(`server.mjs: ${req.method} ${path} -> ${res.statusCode}`));
+  }
+  try {
+    if (path.startsWith('/__control/')) {
+      await control(req, res, path.slice('/__control/'.length));
+      return;
+    }
+    if (path === '/token' && req.method === 'POST') stats.token_requests += 1;
+    const f = takeFault(path);
+    if (f && await applyFault(f, req, res, path)) return;
+    if (path === '/api/whoami') {
+      await whoami(req, res);
+      return;
+    }
+    providerCallback(req, res);
+  } catch (e) {
+    console.error(`server.mjs: ${req.method} ${path}:`, e);
+    if (!res.headersSent) sendJson(res, 500, { error: 'server_error' });
   }
 });
 
-const callback = provider.callback();
-const server = http.createServer(async (req, res) => {
-  const path = new URL(req.url, 'http://x').pathname;
-  if (path.startsWith('/__control/')) {
-    await control(req, res, path.slice('/__control/'.length));
-    return;
-  }
-  if (path === '/token' && req.method === 'POST') {
-    stats.token_requests += 1;
-  }
-  const f = activeFault(path);
-  if (f && await applyFault(f, req, res)) return;
-  if (path === '/api/whoami') {
-    await whoami(req, res);
-    return;
-  }
-  callback(req, res);
-});
+process.stdout.write(`${JSON.stringify({ issuer, port })}\n`);
 
-server.listen(0, '127.0.0.1', () => {
-  const { port } = server.address();
-  const issuer = `http://127.0.0.1:${port}`;
-  // The issuer must match the address clients use; oidc-provider reads it at construction, so
-  // set it now that the port is known.
-  provider.issuer = issuer;
-  process.stdout.write(`${JSON.stringify({ issuer, port })}\n`);
-});
-
-const stop = () => server.close(() => process.exit(0));
+// Exit promptly even with keep-alive connections open or a stall fault holding a request.
+const stop = () => {
+  for (const t of stalls) clearTimeout(t);
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+  setTimeout(() => process.exit(0), 1000).unref();
+};
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

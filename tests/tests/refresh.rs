@@ -318,3 +318,45 @@ fn unknown_accounts_and_signed_out_accounts_have_their_exit_codes() {
         serde_json::from_slice(&s.cli(&["provider", "list", "--json"]).stdout).unwrap();
     assert_eq!(list["providers"][0]["token_url"], server.token_url());
 }
+
+#[test]
+fn a_resume_from_sleep_makes_the_engine_recheck_every_deadline() {
+    require_session();
+    let server = OidcServer::start();
+    let s = Sandbox::new();
+    s.sign_in(&server, "hal", "hal");
+    let mut engine = {
+        let log = s.root().join("engine.log");
+        let out = std::fs::File::create(&log).unwrap();
+        let child = s
+            .command(bins::cli())
+            .args(["run", "--headless"])
+            .env("TOKENTRAY_LOGIND_BUS", "session")
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        tokentray_tests::sandbox::Running { child, log }
+    };
+    s.wait_for_engine(Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(500));
+    // What logind sends on the system bus when the machine wakes up.
+    let sent = std::process::Command::new("dbus-send")
+        .args([
+            "--session",
+            "--type=signal",
+            "/org/freedesktop/login1",
+            "org.freedesktop.login1.Manager.PrepareForSleep",
+            "boolean:false",
+        ])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    wait_until(
+        "the engine to notice the resume",
+        Duration::from_secs(10),
+        || engine.output().contains("resumed from sleep"),
+    );
+    assert_eq!(status_of(&s, "hal")["status"], "enabled");
+    engine.terminate();
+}

@@ -79,6 +79,7 @@ fn headless(paths: &Paths) -> Result<(), CliError> {
             .map_err(|e| CliError::new(format!("cannot listen on the socket: {e}")))?;
         tokio::spawn(log_events(engine.clone()));
         engine.start_scheduler();
+        tokentray_core::sleepwatch::watch(engine.clone());
         tracing::info!(socket = %paths.socket_file().display(), "headless engine running");
         socket::serve(listener, engine, "headless", shutdown_signal()).await;
         tracing::info!("headless engine stopped");

@@ -561,10 +561,22 @@ impl Engine {
         }
     }
 
+    /// Re-evaluates every schedule now (after a resume or a clock change): overdue refreshes run
+    /// at once, overdue jobs run once.
+    pub fn recheck_all(&self) {
+        for slot in lock(&self.inner.slots).values() {
+            slot.wake.notify_one();
+        }
+        for job in lock(&self.inner.jobs).values() {
+            job.wake.notify_one();
+        }
+    }
+
     /// One job's life: wait for its turn while its account is enabled, hold while it is not,
     /// and run at once when the account comes back. Missed runs are not replayed.
     async fn run_job(self, job: JobHandle) {
-        let mut next = Instant::now() + job.interval().mul_f64(job.jitter);
+        // Wall-clock deadlines: after a suspend, a wake-up finds the run overdue and runs it once.
+        let mut next = OffsetDateTime::now_utc() + job.interval().mul_f64(job.jitter);
         let mut held = false;
         loop {
             let current = lock(&self.inner.jobs).get(&job.spec.name).cloned();
@@ -579,10 +591,10 @@ impl Engine {
             }
             if held {
                 held = false;
-                next = Instant::now();
+                next = OffsetDateTime::now_utc();
             }
-            let wait = next.saturating_duration_since(Instant::now());
-            job.set_next(Some(OffsetDateTime::now_utc() + wait));
+            let wait = Duration::try_from(next - OffsetDateTime::now_utc()).unwrap_or_default();
+            job.set_next(Some(next));
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = job.wake.notified() => continue,
@@ -591,7 +603,7 @@ impl Engine {
                 continue;
             }
             self.run_job_once(&job).await;
-            next = Instant::now() + job.interval();
+            next = OffsetDateTime::now_utc() + job.interval();
         }
     }
 

@@ -170,6 +170,50 @@ mod tests {
         );
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn subscribers_get_a_stream_of_events() {
+        use std::io::{BufRead, BufReader, Write};
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::under(dir.path());
+        let Claim::Primary(mut guard) = claim(&paths).unwrap() else {
+            panic!("first claim must win");
+        };
+        let engine = Engine::open(paths.clone()).unwrap();
+        let listener = guard.take_listener().unwrap();
+        tokio::spawn(socket::serve(
+            listener,
+            engine.clone(),
+            "test",
+            std::future::pending(),
+        ));
+        let sock = paths.socket_file();
+        let reader = tokio::task::spawn_blocking(move || {
+            let mut stream = std::os::unix::net::UnixStream::connect(sock).unwrap();
+            stream.write_all(b"{\"op\":\"subscribe\"}\n").unwrap();
+            let mut lines = BufReader::new(stream).lines();
+            let first = lines.next().unwrap().unwrap();
+            let second = lines.next().unwrap().unwrap();
+            (first, second)
+        });
+        // Keep making events until the reader has one: the subscription's start is not observable.
+        let e = engine.clone();
+        let publisher = tokio::spawn(async move {
+            loop {
+                e.request_activation(false);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        let (first, second) = tokio::time::timeout(Duration::from_secs(10), reader)
+            .await
+            .expect("events within 10 s")
+            .unwrap();
+        publisher.abort();
+        assert!(first.contains("\"subscribed\":true"), "{first}");
+        let v: serde_json::Value = serde_json::from_str(&second).unwrap();
+        assert_eq!(v["event"]["kind"], "activate_requested");
+        drop(guard);
+    }
+
     #[test]
     fn stale_socket_from_a_dead_engine_is_replaced() {
         let dir = tempfile::tempdir().unwrap();

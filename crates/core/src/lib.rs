@@ -19,6 +19,7 @@ pub mod paths;
 pub mod schedule;
 pub mod secret;
 pub mod settings;
+pub mod sleepwatch;
 pub mod socket;
 pub mod status;
 pub mod vault;

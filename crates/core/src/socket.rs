@@ -37,6 +37,8 @@ pub enum Request {
     },
     /// Re-read the settings file (after the CLI changed it).
     Reload,
+    /// Stream every engine event from now on, one JSON line each, until the client hangs up.
+    Subscribe,
     /// The last `hours` of history, optionally of one account.
     History {
         /// The account, or every account.
@@ -223,10 +225,37 @@ async fn handle_connection(
             return write.write_all(&response_line(&resp)).await;
         }
         let resp = match serde_json::from_str::<Request>(&line) {
+            Ok(Request::Subscribe) => return stream_events(&engine, &mut write).await,
             Ok(req) => answer(&engine, kind, req).await,
             Err(e) => failure("bad_request", format!("unknown request ({e})")),
         };
         write.write_all(&response_line(&resp)).await?;
+    }
+}
+
+/// Answers `subscribe`: an ok line, then one `{"event": …}` line per event.
+async fn stream_events(
+    engine: &Engine,
+    write: &mut tokio::net::unix::OwnedWriteHalf,
+) -> std::io::Result<()> {
+    use tokio::sync::broadcast::error::RecvError;
+    let mut events = engine.subscribe();
+    let ok = Response {
+        ok: true,
+        result: Some(serde_json::json!({ "subscribed": true })),
+        error: None,
+    };
+    write.write_all(&response_line(&ok)).await?;
+    loop {
+        let line = match events.recv().await {
+            Ok(event) => serde_json::json!({ "event": event }),
+            // A slow reader missed some: tell it, so it re-reads the status.
+            Err(RecvError::Lagged(n)) => serde_json::json!({ "lagged": n }),
+            Err(RecvError::Closed) => return Ok(()),
+        };
+        let mut bytes = serde_json::to_vec(&line).unwrap_or_default();
+        bytes.push(b'\n');
+        write.write_all(&bytes).await?;
     }
 }
 
@@ -256,6 +285,8 @@ async fn answer(engine: &Engine, kind: &'static str, req: Request) -> Response {
         .map(|n| serde_json::json!({ "changed": n })),
         // The token crosses only this socket: same user, 0600, in a 0700 folder.
         Request::Reload => engine.reload().map(|()| serde_json::Value::Null),
+        // Handled by the connection loop, which turns into a stream.
+        Request::Subscribe => Ok(serde_json::Value::Null),
         Request::History { account, hours } => {
             let since = time::OffsetDateTime::now_utc() - time::Duration::hours(i64::from(hours));
             Ok(serde_json::json!({ "entries": engine.history(account.as_deref(), since) }))
