@@ -20,7 +20,7 @@ NODE_PKGS := nodejs npm
 OIDC_DIR := tests/oidc
 UNAME := $(shell uname -s)
 
-.PHONY: run test deps test-deps rust-check build-release build-tests lint screenshots clean
+.PHONY: run test bench deps test-deps rust-check build-release build-tests lint screenshots clean
 
 ## run: install missing packages, build in release mode, start the tray app
 run: deps build-release
@@ -81,6 +81,10 @@ if [ -n "$$missing" ]; then \
   $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
 fi
 endef
+
+## bench: benchmarks that print figures (docs/performance.md records them); no asserts
+bench: deps
+	$(CARGO) bench --locked -p tokentray-tests --bench scheduler
 
 ## screenshots: the tray menu under Xvfb, for the README (docs/images/)
 screenshots: build-tests

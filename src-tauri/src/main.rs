@@ -66,15 +66,20 @@ fn main() {
         Ok(app) => app,
         Err(e) => fail(&format!("cannot start the tray app: {e}")),
     };
-    app.run(|_handle, event| {
+    app.run(|handle, event| match event {
         // Closing the dashboard (the only window) must not end a tray app; only Quit does, and
         // Quit exits with an explicit code.
-        if let RunEvent::ExitRequested {
+        RunEvent::ExitRequested {
             code: None, api, ..
-        } = event
-        {
-            api.prevent_exit();
+        } => api.prevent_exit(),
+        RunEvent::Exit => {
+            if let Some(engine) = handle.try_state::<Engine>() {
+                if let Err(e) = engine.flush_state() {
+                    tracing::warn!("{e}");
+                }
+            }
         }
+        _ => {}
     });
 }
 

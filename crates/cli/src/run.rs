@@ -81,7 +81,10 @@ fn headless(paths: &Paths) -> Result<(), CliError> {
         engine.start_scheduler();
         tokentray_core::sleepwatch::watch(engine.clone());
         tracing::info!(socket = %paths.socket_file().display(), "headless engine running");
-        socket::serve(listener, engine, "headless", shutdown_signal()).await;
+        socket::serve(listener, engine.clone(), "headless", shutdown_signal()).await;
+        if let Err(e) = engine.flush_state() {
+            tracing::warn!("{e}");
+        }
         tracing::info!("headless engine stopped");
         Ok(())
     })

@@ -126,6 +126,10 @@ struct Inner {
     slots: Mutex<HashMap<String, Arc<Slot>>>,
     jobs: Mutex<HashMap<String, JobHandle>>,
     scheduler_started: AtomicBool,
+    /// The in-memory state has changes the state file lacks (routine refresh timestamps only).
+    state_dirty: AtomicBool,
+    /// Wakes the state writer when `state_dirty` is set.
+    state_written: Notify,
     vault: Vault,
     http: Arc<dyn Http>,
     events: broadcast::Sender<Event>,
@@ -172,12 +176,20 @@ enum Cached {
 enum Mode {
     /// The token is about to expire: refresh unless someone just did.
     Demand,
+    /// The scheduler's timer fired: refresh unless the tokens are newer than the ones the timer
+    /// was set for. Uses the account's own jitter, not the latest moment `Demand` waits for,
+    /// so a timer that fires early in the spread refreshes instead of finding nothing to do.
+    Scheduled,
     /// The user asked: refresh whatever the token's age.
     Force,
     /// A server rejected this access token: refresh unless the current one is already another.
     Rejected(Secret),
 }
 
+/// How long routine state changes wait before they are written together.
+const STATE_WRITE_DELAY: Duration = Duration::from_secs(2);
+/// The shortest wait between two scheduled refreshes of one account whose schedule did not move.
+const SCHEDULE_FLOOR: Duration = Duration::from_secs(1);
 /// How long a permanent failure of one of several accounts of a provider waits for confirmation.
 const CONFIRM_AFTER: Duration = Duration::from_secs(60);
 /// A provider with at least this many accounts gets the outage rule.
@@ -223,6 +235,8 @@ impl Engine {
                 slots: Mutex::new(slots),
                 jobs: Mutex::new(jobs),
                 scheduler_started: AtomicBool::new(false),
+                state_dirty: AtomicBool::new(false),
+                state_written: Notify::new(),
                 vault,
                 http,
                 events: events::channel(),
@@ -539,7 +553,10 @@ impl Engine {
     /// Runs every account's refresh schedule on the current tokio runtime until it stops. Each
     /// account sleeps until its own deadline: nothing wakes when nothing is due.
     pub fn start_scheduler(&self) {
-        self.inner.scheduler_started.store(true, Ordering::SeqCst);
+        if !self.inner.scheduler_started.swap(true, Ordering::SeqCst) {
+            let engine = self.clone();
+            tokio::spawn(async move { engine.write_state_behind().await });
+        }
         let slots: Vec<(String, Arc<Slot>)> = lock(&self.inner.slots)
             .iter()
             .map(|(n, s)| (n.clone(), s.clone()))
@@ -689,6 +706,9 @@ impl Engine {
     }
 
     async fn schedule_account(self, name: String, slot: Arc<Slot>) {
+        // The moment the timer last fired: if the next due moment is not later, the record and
+        // the tokens disagree, and waiting a little is better than spinning.
+        let mut fired: Option<OffsetDateTime> = None;
         loop {
             match self.slot(&name) {
                 Ok(current) if Arc::ptr_eq(&current, &slot) => {}
@@ -699,11 +719,16 @@ impl Engine {
             match due {
                 None => slot.wake.notified().await,
                 Some(at) => {
-                    let wait =
+                    let mut wait =
                         Duration::try_from(at - OffsetDateTime::now_utc()).unwrap_or_default();
+                    if fired.is_some_and(|f| at <= f) {
+                        tracing::warn!(account = %name, "refresh schedule did not move; waiting before the next try");
+                        wait = wait.max(SCHEDULE_FLOOR);
+                    }
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {
-                            if let Err(e) = self.refresh_flight(&name, &slot, Mode::Demand).await {
+                            fired = Some(at);
+                            if let Err(e) = self.refresh_flight(&name, &slot, Mode::Scheduled).await {
                                 tracing::info!(account = %name, "scheduled refresh failed: {e}");
                             }
                         }
@@ -739,6 +764,9 @@ impl Engine {
         // Someone in this process refreshed while we waited: use theirs.
         let still_good = |t: &TokenSet| match &mode {
             Mode::Demand => !tokens_need_refresh(t, OffsetDateTime::now_utc()),
+            Mode::Scheduled => t.expires_at.is_some_and(|exp| {
+                schedule::refresh_at(t.obtained_at, exp, slot.jitter) > OffsetDateTime::now_utc()
+            }),
             Mode::Force => false,
             Mode::Rejected(bad) => !t.access_token.same_as(bad),
         };
@@ -1042,6 +1070,11 @@ impl Engine {
 
     /// Changes one account's record, persists it, and publishes a state change if there was one.
     /// Returns the record as it is now.
+    ///
+    /// A change of state or of the last error is written before this returns. A routine refresh
+    /// (new timestamps, same state) is written behind, at most once per [`STATE_WRITE_DELAY`],
+    /// while the scheduler runs: rewriting the whole file for each of 10,000 accounts' refreshes
+    /// would cost more than the refreshes, and the keychain already holds the new expiry.
     fn update_record(
         &self,
         name: &str,
@@ -1049,14 +1082,29 @@ impl Engine {
     ) -> Result<AccountRecord, EngineError> {
         let (from, record) = {
             let mut state = self.lock_state();
-            let mut next = state.clone();
-            let record = next.accounts.entry(name.to_owned()).or_default();
-            let from = record.state();
-            change(record);
-            let record = record.clone();
-            // Persist first: an event must never announce a state a restart would forget.
-            next.save(&self.inner.paths.state_file())?;
-            *state = next;
+            let before = state.accounts.get(name).cloned();
+            let from = before
+                .as_ref()
+                .map_or(AccountState::SignedOut, AccountRecord::state);
+            let mut record = before.clone().unwrap_or_default();
+            change(&mut record);
+            let routine = before.as_ref().is_some_and(|b| {
+                b.state() == record.state()
+                    && b.last_error == record.last_error
+                    && b.paused == record.paused
+            });
+            if routine && self.inner.scheduler_started.load(Ordering::SeqCst) {
+                state.accounts.insert(name.to_owned(), record.clone());
+                self.inner.state_dirty.store(true, Ordering::SeqCst);
+                self.inner.state_written.notify_one();
+            } else {
+                // Persist first: an event must never announce a state a restart would forget.
+                let mut next = state.clone();
+                next.accounts.insert(name.to_owned(), record.clone());
+                next.save(&self.inner.paths.state_file())?;
+                *state = next;
+                self.inner.state_dirty.store(false, Ordering::SeqCst);
+            }
             (from, record)
         };
         let to = record.state();
@@ -1136,8 +1184,42 @@ impl Engine {
         let _ = self.inner.events.send(event);
     }
 
+    /// Writes routine changes to the state file, batched: event-driven, it sleeps until
+    /// something is dirty.
+    async fn write_state_behind(self) {
+        loop {
+            self.inner.state_written.notified().await;
+            tokio::time::sleep(STATE_WRITE_DELAY).await;
+            if let Err(e) = self.flush_state() {
+                tracing::warn!("{e}");
+            }
+        }
+    }
+
+    /// Writes any state not yet in the state file. Call before exiting.
+    pub fn flush_state(&self) -> Result<(), EngineError> {
+        let state = self.lock_state();
+        if self.inner.state_dirty.swap(false, Ordering::SeqCst) {
+            if let Err(e) = state.save(&self.inner.paths.state_file()) {
+                self.inner.state_dirty.store(true, Ordering::SeqCst);
+                return Err(e.into());
+            }
+        }
+        Ok(())
+    }
+
     fn lock_state(&self) -> MutexGuard<'_, StateFile> {
         lock(&self.inner.state)
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if self.state_dirty.load(Ordering::SeqCst) {
+            if let Err(e) = lock(&self.state).save(&self.paths.state_file()) {
+                tracing::warn!("{e}");
+            }
+        }
     }
 }
 
