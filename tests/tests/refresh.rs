@@ -319,27 +319,31 @@ fn unknown_accounts_and_signed_out_accounts_have_their_exit_codes() {
     assert_eq!(list["providers"][0]["token_url"], server.token_url());
 }
 
+/// A headless engine listening for logind on the session bus, its output in a log file.
+fn headless_watching_the_session_bus(s: &Sandbox) -> tokentray_tests::sandbox::Running {
+    let log = s.root().join("engine.log");
+    let out = std::fs::File::create(&log).unwrap();
+    let child = s
+        .command(bins::cli())
+        .args(["run", "--headless"])
+        .env("TOKENTRAY_LOGIND_BUS", "session")
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap();
+    s.wait_for_engine(Duration::from_secs(20));
+    // The watchers start right after the socket; give them a moment to subscribe.
+    std::thread::sleep(Duration::from_millis(500));
+    tokentray_tests::sandbox::Running { child, log }
+}
+
 #[test]
 fn a_resume_from_sleep_makes_the_engine_recheck_every_deadline() {
     require_session();
     let server = OidcServer::start();
     let s = Sandbox::new();
     s.sign_in(&server, "hal", "hal");
-    let mut engine = {
-        let log = s.root().join("engine.log");
-        let out = std::fs::File::create(&log).unwrap();
-        let child = s
-            .command(bins::cli())
-            .args(["run", "--headless"])
-            .env("TOKENTRAY_LOGIND_BUS", "session")
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        tokentray_tests::sandbox::Running { child, log }
-    };
-    s.wait_for_engine(Duration::from_secs(20));
-    std::thread::sleep(Duration::from_millis(500));
+    let mut engine = headless_watching_the_session_bus(&s);
     // What logind sends on the system bus when the machine wakes up.
     let sent = std::process::Command::new("dbus-send")
         .args([
@@ -356,6 +360,34 @@ fn a_resume_from_sleep_makes_the_engine_recheck_every_deadline() {
         "the engine to notice the resume",
         Duration::from_secs(10),
         || engine.output().contains("resumed from sleep"),
+    );
+    assert_eq!(status_of(&s, "hal")["status"], "enabled");
+    engine.terminate();
+}
+
+#[test]
+fn a_wall_clock_change_makes_the_engine_recheck_every_deadline() {
+    require_session();
+    let server = OidcServer::start();
+    let s = Sandbox::new();
+    s.sign_in(&server, "hal", "hal");
+    let mut engine = headless_watching_the_session_bus(&s);
+    // Setting the clock to what it already says is a clock change to the kernel (it cancels
+    // every CANCEL_ON_SET timer) and moves the time of nothing else running here.
+    use rustix::time::{clock_gettime, clock_settime, ClockId};
+    match clock_settime(ClockId::Realtime, clock_gettime(ClockId::Realtime)) {
+        Ok(()) => {}
+        Err(rustix::io::Errno::PERM) => {
+            eprintln!("skipped: setting the clock needs CAP_SYS_TIME (CI runs as root)");
+            engine.terminate();
+            return;
+        }
+        Err(e) => panic!("clock_settime: {e}"),
+    }
+    wait_until(
+        "the engine to notice the clock change",
+        Duration::from_secs(10),
+        || engine.output().contains("wall clock was changed"),
     );
     assert_eq!(status_of(&s, "hal")["status"], "enabled");
     engine.terminate();

@@ -98,7 +98,14 @@ pub struct PingInfo {
     pub pid: u32,
     /// The engine's version.
     pub version: String,
+    /// The socket protocol's version: [`PROTOCOL`].
+    #[serde(default)]
+    pub protocol: u32,
 }
+
+/// The socket protocol's version. New requests and new fields are additions that keep it; a change
+/// that breaks an existing request or answer raises it.
+pub const PROTOCOL: u32 = 1;
 
 /// Why a call to the running engine failed.
 #[derive(Debug, thiserror::Error)]
@@ -227,7 +234,14 @@ async fn handle_connection(
         let resp = match serde_json::from_str::<Request>(&line) {
             Ok(Request::Subscribe) => return stream_events(&engine, &mut write).await,
             Ok(req) => answer(&engine, kind, req).await,
-            Err(e) => failure("bad_request", format!("unknown request ({e})")),
+            Err(e) => failure(
+                "bad_request",
+                format!(
+                    "the running engine (Tokentray {}, protocol {PROTOCOL}) does not understand \
+                     this request ({e}); if Tokentray was just upgraded, quit and start it again",
+                    env!("CARGO_PKG_VERSION")
+                ),
+            ),
         };
         write.write_all(&response_line(&resp)).await?;
     }
@@ -272,6 +286,7 @@ async fn answer(engine: &Engine, kind: &'static str, req: Request) -> Response {
             kind: kind.to_owned(),
             pid: std::process::id(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            protocol: PROTOCOL,
         })),
         Request::Activate { open_dashboard } => {
             engine.request_activation(open_dashboard);
