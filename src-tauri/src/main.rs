@@ -90,6 +90,7 @@ fn start_engine_tasks(app: &tauri::AppHandle, engine: Engine, mut guard: Primary
     tauri::async_runtime::spawn(async move {
         served.start_scheduler();
         tokentray_core::sleepwatch::watch(served.clone());
+        tokentray_core::notify::start(served.clone());
         match guard.take_listener() {
             Ok(listener) => socket::serve(listener, served, "app", std::future::pending()).await,
             Err(e) => tracing::error!("the CLI cannot reach this app: {e}"),

@@ -21,6 +21,8 @@ mod id {
     pub const PAUSE_ALL: &str = "pause-all";
     pub const RESUME_ALL: &str = "resume-all";
     pub const QUIT: &str = "quit";
+    /// Followed by the account's name.
+    pub const RELOGIN_PREFIX: &str = "relogin:";
 }
 
 /// One line of the tray menu.
@@ -34,6 +36,8 @@ enum Entry {
         label: &'static str,
         enabled: bool,
     },
+    /// "Re-login NAME…" for an account whose sign-in died.
+    Relogin(String),
     /// A check item.
     Check {
         id: &'static str,
@@ -66,6 +70,18 @@ fn model(status: Result<&Status, &str>, autostart: bool) -> Model {
         Ok(status) => {
             for a in &status.accounts {
                 entries.push(Entry::Info(format!("{} — {}", a.name, a.status.label())));
+            }
+            // Re-login helps a dead grant, not a misconfigured provider.
+            let relogin: Vec<Entry> = status
+                .accounts
+                .iter()
+                .filter(|a| a.status == AccountState::Error)
+                .filter(|a| a.last_error.as_ref().is_none_or(|e| e.class != "config"))
+                .map(|a| Entry::Relogin(a.name.clone()))
+                .collect();
+            if !relogin.is_empty() {
+                entries.push(Entry::Separator);
+                entries.extend(relogin);
             }
             let health = status.health();
             (health, format!("Tokentray: {}", summary(status)))
@@ -157,6 +173,13 @@ fn render(app: &AppHandle, model: &Model) -> tauri::Result<Menu<Wry>> {
             Entry::Action { id, label, enabled } => {
                 Box::new(MenuItem::with_id(app, *id, *label, *enabled, None::<&str>)?)
             }
+            Entry::Relogin(account) => Box::new(MenuItem::with_id(
+                app,
+                format!("{}{account}", id::RELOGIN_PREFIX),
+                format!("Re-login {account}…"),
+                true,
+                None::<&str>,
+            )?),
             Entry::Check { id, label, checked } => Box::new(CheckMenuItem::with_id(
                 app,
                 *id,
@@ -234,7 +257,21 @@ fn on_click(app: &AppHandle, id: &str) {
             }
         }
         id::QUIT => app.exit(0),
-        _ => {}
+        other => {
+            if let (Some(account), Some(engine)) = (
+                other.strip_prefix(id::RELOGIN_PREFIX),
+                app.try_state::<Engine>(),
+            ) {
+                let (engine, account) = (engine.inner().clone(), account.to_owned());
+                tauri::async_runtime::spawn(async move {
+                    // The browser opens because the person clicked; a failure is notified by
+                    // the engine's LoginFinished event.
+                    if let Err(e) = engine.relogin_interactive(&account).await {
+                        tracing::warn!(%account, "re-login: {e}");
+                    }
+                });
+            }
+        }
     }
 }
 
@@ -289,6 +326,7 @@ mod tests {
                     format!("[{}] {label}", if *checked { "x" } else { " " })
                 }
                 Entry::Separator => "---".into(),
+                Entry::Relogin(a) => format!("Re-login {a}…"),
             })
             .collect()
     }
@@ -330,6 +368,34 @@ mod tests {
         assert!(l.contains(&"Pause all".to_string()));
         assert!(l.contains(&"Resume all".to_string()));
         assert_eq!(m.tooltip, "Tokentray: 1 needs attention, 1 paused, 1 ok");
+    }
+
+    #[test]
+    fn accounts_in_error_get_a_relogin_entry_unless_the_settings_are_at_fault() {
+        let mut st = status(&[
+            ("alice", AccountState::Error),
+            ("bob", AccountState::Error),
+            ("carol", AccountState::Stale),
+        ]);
+        st.accounts[1].last_error = Some(tokentray_core::status::LastError {
+            class: "config".into(),
+            code: "invalid_client".into(),
+            http_status: Some(401),
+            message: "fix it".into(),
+            at: String::new(),
+        });
+        let l = labels(&model(Ok(&st), false));
+        assert!(l.contains(&"Re-login alice…".to_string()), "{l:?}");
+        assert!(
+            !l.iter()
+                .any(|x| x.contains("Re-login bob") || x.contains("Re-login carol")),
+            "{l:?}"
+        );
+        let healthy = labels(&model(
+            Ok(&status(&[("alice", AccountState::Enabled)])),
+            false,
+        ));
+        assert!(!healthy.iter().any(|x| x.starts_with("Re-login")));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! `make test` arranges that.
 
 pub mod bins;
+pub mod desktop;
 pub mod oidc;
 pub mod procstat;
 pub mod sandbox;

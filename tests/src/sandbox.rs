@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 /// A temporary home; everything Tokentray writes during the test lands under it.
 pub struct Sandbox {
     dir: tempfile::TempDir,
+    /// Extra environment for every process the sandbox starts (a private bus, `$BROWSER`).
+    env: Vec<(String, String)>,
 }
 
 impl Default for Sandbox {
@@ -26,7 +28,34 @@ impl Sandbox {
         for sub in ["config", "state", "run", "home"] {
             std::fs::create_dir_all(dir.path().join(sub)).expect("create sandbox folders");
         }
-        Sandbox { dir }
+        Sandbox {
+            dir,
+            env: Vec::new(),
+        }
+    }
+
+    /// Every process started from now on gets `key=value` (a private bus, `$BROWSER`, …).
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_owned(), value.to_owned()));
+    }
+
+    /// `$BROWSER` is the scripted user, signing in as `user`, logging each run to a file.
+    pub fn use_scripted_user(&mut self, user: &str) {
+        let script = crate::oidc::scripted_user();
+        self.set_env("BROWSER", &script.to_string_lossy());
+        self.set_env("TT_USER", user);
+        let log = self.root().join("user.log");
+        self.set_env("TT_USER_LOG", &log.to_string_lossy());
+    }
+
+    /// The runs of the scripted user so far (one JSON object each).
+    pub fn scripted_user_runs(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.root().join("user.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 
     /// The keychain service name this sandbox's Tokentray uses, so tests share the Secret
@@ -63,6 +92,18 @@ impl Sandbox {
     /// Adds provider `local` for `issuer` and account `name` signed in as `user` (through the
     /// provider's real login page, driven by the scripted user, then `account import`).
     pub fn sign_in(&self, server: &crate::oidc::OidcServer, name: &str, user: &str) {
+        self.add_account(server, name);
+        let tokens = server.sign_in(user);
+        let out = self.cli_with_stdin(&["account", "import", name], &tokens);
+        assert!(
+            out.status.success(),
+            "account import: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Adds provider `local` for `issuer` (once) and account `name`, not signed in.
+    pub fn add_account(&self, server: &crate::oidc::OidcServer, name: &str) {
         let settings =
             std::fs::read_to_string(self.config_dir().join("settings.toml")).unwrap_or_default();
         if !settings.contains("[provider.local]") {
@@ -91,13 +132,6 @@ impl Sandbox {
         assert!(
             out.status.success(),
             "account add: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let tokens = server.sign_in(user);
-        let out = self.cli_with_stdin(&["account", "import", name], &tokens);
-        assert!(
-            out.status.success(),
-            "account import: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
@@ -186,7 +220,11 @@ impl Sandbox {
             .env("TOKENTRAY_KEYCHAIN_SERVICE", self.keychain_service())
             .env_remove("TOKENTRAY_APP")
             .env_remove("RUST_LOG")
+            .env_remove("BROWSER")
             .stdin(Stdio::null());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
         cmd
     }
 

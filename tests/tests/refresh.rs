@@ -6,6 +6,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use tokentray_tests::desktop::Desktop;
 use tokentray_tests::oidc::{OidcServer, Options};
 use tokentray_tests::{bins, require_session, sandbox::Sandbox};
 
@@ -140,7 +141,10 @@ fn a_window_of_503s_is_transient_and_the_engine_recovers_on_its_own() {
         access_ttl: 6,
         ..Options::default()
     });
-    let s = Sandbox::new();
+    // A desktop of its own, so that "no notification" means none from this engine.
+    let desktop = Desktop::start();
+    let mut s = Sandbox::new();
+    s.set_env("DBUS_SESSION_BUS_ADDRESS", desktop.address());
     s.sign_in(&server, "carol", "carol");
     let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
     s.wait_for_engine(Duration::from_secs(20));
@@ -172,6 +176,11 @@ fn a_window_of_503s_is_transient_and_the_engine_recovers_on_its_own() {
     let t = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     assert_eq!(server.whoami(&t).0, 200);
     engine.terminate();
+    assert_eq!(
+        desktop.notifications(),
+        vec![],
+        "transient trouble must never notify"
+    );
     s.assert_no_secrets(&server, &[&engine.output()]);
 }
 

@@ -6,6 +6,7 @@ mod autostart;
 mod engine_call;
 mod error;
 mod job;
+mod login;
 mod pause;
 mod provider;
 mod run;
@@ -32,6 +33,10 @@ enum Command {
     /// Add, remove or import accounts.
     #[command(subcommand)]
     Account(account::AccountCommand),
+    /// Sign an account in, or in again, in the browser (or with a device code).
+    Login(login::LoginArgs),
+    /// Sign an account out: revoke its grant and delete its tokens (the account stays).
+    Logout(login::LogoutArgs),
     /// Print a fresh access token and a newline, nothing else.
     Token(token::TokenArgs),
     /// Refresh an account's tokens now and report the outcome.
@@ -56,6 +61,8 @@ fn main() {
         Command::Run(args) => run::run(&paths, args),
         Command::Provider(cmd) => provider::run(&paths, cmd),
         Command::Account(cmd) => account::run(&paths, cmd),
+        Command::Login(args) => login::login(&paths, args),
+        Command::Logout(args) => login::logout(&paths, args),
         Command::Token(args) => token::token(&paths, args),
         Command::Refresh(args) => token::refresh(&paths, args),
         Command::Status(args) => status::run(&paths, args),

@@ -80,6 +80,7 @@ fn headless(paths: &Paths) -> Result<(), CliError> {
         tokio::spawn(log_events(engine.clone()));
         engine.start_scheduler();
         tokentray_core::sleepwatch::watch(engine.clone());
+        tokentray_core::notify::start(engine.clone());
         tracing::info!(socket = %paths.socket_file().display(), "headless engine running");
         socket::serve(listener, engine.clone(), "headless", shutdown_signal()).await;
         if let Err(e) = engine.flush_state() {

@@ -145,6 +145,13 @@ pub struct AccountRecord {
     /// Consecutive failures with a code the table does not know.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unknown_failures: u32,
+    /// Who the account signed in as (the ID token's `sub`, or the provider's user id): a
+    /// re-login as someone else is refused. Not secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The person was notified of the current failure episode; a success starts a new one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub notified: bool,
 }
 
 fn is_zero(n: &u32) -> bool {

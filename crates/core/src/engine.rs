@@ -23,6 +23,9 @@ use crate::settings::{ProviderSettings, Settings, SettingsError};
 use crate::status::{AccountStatus, JobStatus, LastError, Status};
 use crate::vault::{TokenSet, Vault, VaultError};
 
+mod login;
+pub use login::{LoginMethod, LoginOutcome, LoginPrompt};
+
 /// Why the engine could not do what was asked. Each message says what to do next.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -71,6 +74,27 @@ pub enum EngineError {
     /// A local I/O failure (the refresh lock).
     #[error("{0}")]
     Io(String),
+    /// A sign-in did not complete.
+    #[error("{account}: {message}")]
+    Login {
+        /// The account.
+        account: String,
+        /// What went wrong and what to do.
+        message: String,
+    },
+    /// An error that several waiters share (a sign-in's outcome).
+    #[error("{0}")]
+    Shared(Arc<EngineError>),
+    /// A re-login came back as another user than the account had.
+    #[error("{account} is signed in as {expected:?}, but this sign-in was for {got:?}; nothing was changed. Sign in as {expected:?}, or add another account for {got:?} (or `tokentray logout {account}` first to switch it)")]
+    IdentityMismatch {
+        /// The account.
+        account: String,
+        /// The user the account had.
+        expected: String,
+        /// The user this sign-in was for.
+        got: String,
+    },
 }
 
 impl EngineError {
@@ -87,8 +111,24 @@ impl EngineError {
             EngineError::Config { .. } => "config",
             EngineError::Temporary { .. } => "temporary",
             EngineError::Io(_) => "io",
+            EngineError::Login { .. } => "login_failed",
+            EngineError::IdentityMismatch { .. } => "identity_mismatch",
+            EngineError::Shared(e) => e.code(),
         }
     }
+}
+
+/// An account's failure to tell the person of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// The account.
+    pub account: String,
+    /// Its provider's name in the settings.
+    pub provider: String,
+    /// `permanent` or `config` (transient trouble is never told).
+    pub class: String,
+    /// The sentence that says what to do.
+    pub message: String,
 }
 
 /// The outcome of one refresh attempt, as `tokentray refresh --json` reports it.
@@ -136,6 +176,8 @@ struct Inner {
     history: crate::history::History,
     /// Recent permanent failures: (when, provider, account), for the outage rule.
     recent_permanent: Mutex<Vec<(Instant, String, String)>>,
+    /// Sign-ins waiting for a person, by account.
+    logins: login::Logins,
 }
 
 /// Per-account runtime state that is not persisted.
@@ -242,6 +284,7 @@ impl Engine {
                 events: events::channel(),
                 history: crate::history::History::open(&paths_state_dir),
                 recent_permanent: Mutex::new(Vec::new()),
+                logins: login::Logins::default(),
             }),
         })
     }
@@ -383,6 +426,16 @@ impl Engine {
     /// Stores freshly obtained tokens (a sign-in, or tokens imported from another tool) and
     /// makes the account enabled: clears error and pause, resets backoff.
     pub async fn sign_in(&self, name: &str, tokens: TokenSet) -> Result<(), EngineError> {
+        self.sign_in_as(name, tokens, None).await
+    }
+
+    /// [`Engine::sign_in`], recording who signed in when that is known.
+    async fn sign_in_as(
+        &self,
+        name: &str,
+        tokens: TokenSet,
+        subject: Option<String>,
+    ) -> Result<(), EngineError> {
         let slot = self.slot(name)?;
         let _flight = slot.flight.lock().await;
         self.save_tokens(name, &tokens).await?;
@@ -397,6 +450,10 @@ impl Engine {
             r.retry_at = None;
             r.failures = 0;
             r.unknown_failures = 0;
+            r.notified = false;
+            if subject.is_some() {
+                r.subject = subject;
+            }
         })?;
         slot.wake.notify_one();
         Ok(())
@@ -435,7 +492,12 @@ impl Engine {
                 ))
             }
         };
-        self.sign_in(name, tokens).await
+        // An ID token in the answer says who this is: pin it, as a sign-in would.
+        let subject = tokens
+            .id_token
+            .as_ref()
+            .and_then(|t| crate::oauth::login::id_token_subject(t.expose()));
+        self.sign_in_as(name, tokens, subject).await
     }
 
     /// Signs the account out: revokes its refresh token where the provider can (best effort),
@@ -839,6 +901,7 @@ impl Engine {
                     r.retry_at = None;
                     r.failures = 0;
                     r.unknown_failures = 0;
+                    r.notified = false;
                 })?;
                 self.publish(Event::Refreshed {
                     account: name.to_owned(),
@@ -1166,6 +1229,37 @@ impl Engine {
                 job.wake.notify_one();
             }
         }
+    }
+
+    /// The account's failure if the person has not been told of this episode yet, marking it
+    /// told: the notifier asks, so that each episode is told once, even across restarts.
+    pub fn take_notice(&self, name: &str) -> Option<Notice> {
+        let mut fresh = false;
+        let record = self
+            .update_record(name, |r| {
+                if r.system == Some(AccountState::Error) && !r.notified {
+                    r.notified = true;
+                    fresh = true;
+                }
+            })
+            .ok()?;
+        if !fresh {
+            return None;
+        }
+        let error = record.last_error?;
+        let provider = self
+            .settings()
+            .accounts
+            .iter()
+            .find(|a| a.name == name)
+            .map(|a| a.provider.clone())
+            .unwrap_or_default();
+        Some(Notice {
+            account: name.to_owned(),
+            provider,
+            class: error.class,
+            message: error.message,
+        })
     }
 
     /// History since `since`, optionally of one account.

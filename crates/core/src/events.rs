@@ -43,6 +43,23 @@ pub enum Event {
         /// The HTTP status (none after a transport failure).
         status: Option<u16>,
     },
+    /// A sign-in started and waits for the person.
+    LoginStarted {
+        /// The account's name.
+        account: String,
+        /// For a device sign-in: the code to type, and where.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        device: Option<DeviceCode>,
+    },
+    /// A sign-in ended.
+    LoginFinished {
+        /// The account's name.
+        account: String,
+        /// Whether it succeeded.
+        ok: bool,
+        /// What happened, for people.
+        message: String,
+    },
     /// The settings file was re-read (accounts or providers may have changed).
     SettingsChanged,
     /// A second launch handed over to this engine; a GUI shows itself.
@@ -50,6 +67,15 @@ pub enum Event {
         /// True when the launch asked for the dashboard (not `--minimized`).
         open_dashboard: bool,
     },
+}
+
+/// The code a device sign-in asks the person to type at the provider's page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceCode {
+    /// The code.
+    pub user_code: String,
+    /// Where to type it.
+    pub verification_uri: String,
 }
 
 /// How many events a slow subscriber may fall behind before it misses some (it then re-reads

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod autostart;
+pub mod browser;
 pub mod crosslock;
 pub mod engine;
 pub mod events;
@@ -14,6 +15,7 @@ pub mod http;
 pub mod instance;
 pub mod jobs;
 pub mod logging;
+pub mod notify;
 pub mod oauth;
 pub mod paths;
 pub mod schedule;

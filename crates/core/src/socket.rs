@@ -58,6 +58,19 @@ pub enum Request {
         /// The token endpoint's JSON answer.
         tokens: String,
     },
+    /// Start a sign-in (or find the one waiting): answers what to show the person.
+    Login {
+        /// The account.
+        account: String,
+        /// Browser, device, or whichever the provider has.
+        #[serde(default)]
+        method: crate::engine::LoginMethod,
+    },
+    /// Wait for the account's sign-in in progress to end (up to its 5-minute deadline).
+    LoginWait {
+        /// The account.
+        account: String,
+    },
     /// The user's pause or resume of one account, or of all.
     Pause {
         /// The account; `None` for every account.
@@ -306,6 +319,14 @@ async fn answer(engine: &Engine, kind: &'static str, req: Request) -> Response {
             let since = time::OffsetDateTime::now_utc() - time::Duration::hours(i64::from(hours));
             Ok(serde_json::json!({ "entries": engine.history(account.as_deref(), since) }))
         }
+        Request::Login { account, method } => engine
+            .begin_login(&account, method)
+            .await
+            .map(|p| serde_json::json!(p)),
+        Request::LoginWait { account } => engine
+            .wait_login(&account)
+            .await
+            .map(|o| serde_json::json!(o)),
         Request::Forget { account } => engine
             .forget(&account)
             .await

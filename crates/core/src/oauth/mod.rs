@@ -1,5 +1,6 @@
-//! OAuth: classifying token-endpoint answers and the refresh grant.
+//! OAuth: classifying token-endpoint answers, the refresh grant, and interactive sign-in.
 
 pub mod classify;
 pub mod discovery;
+pub mod login;
 pub mod refresh;

@@ -1,0 +1,662 @@
+//! Interactive sign-in with the `oauth2` crate: authorization code + PKCE (S256) over a loopback
+//! redirect on 127.0.0.1 (RFC 8252), and the device authorization grant (RFC 8628). Every request
+//! goes through Tokentray's own [`Http`] (no redirects, timeouts, a size cap).
+//!
+//! A flow is two steps: `start` (what to show the person: a URL, maybe a code) and `finish` (wait
+//! for them, then exchange). The engine owns the steps; this module knows no accounts.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, DeviceAuthorizationUrl,
+    EndpointNotSet, EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    RequestTokenError, Scope, StandardDeviceAuthorizationResponse, StandardRevocableToken,
+    StandardTokenResponse, TokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::http::{Http, HttpRequest};
+use crate::oauth::classify::TokenAnswer;
+use crate::secret::Secret;
+use crate::settings::ProviderSettings;
+
+/// How long a browser sign-in waits for the person before giving up.
+pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+/// Why a sign-in did not complete. Each says what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// The provider has no authorization endpoint.
+    #[error("the provider has no authorization endpoint for a browser sign-in; use `--device`, or set `authorize_url` in its settings")]
+    NoBrowserFlow,
+    /// The provider has no device authorization endpoint.
+    #[error("the provider has no device authorization endpoint; sign in with the browser instead, or set `device_url` in its settings")]
+    NoDeviceFlow,
+    /// An endpoint in the settings is not a URL.
+    #[error("the provider's settings hold a bad URL ({0}); fix it in settings.toml")]
+    BadUrl(String),
+    /// Nobody finished the provider's page in time.
+    #[error("the sign-in was not finished within {} minutes; start it again", .0.as_secs() / 60)]
+    TimedOut(Duration),
+    /// The person (or the provider) cancelled at the provider's page.
+    #[error("the sign-in was cancelled at the provider ({0}); start it again to sign in")]
+    Denied(String),
+    /// The provider refused to hand out tokens.
+    #[error(
+        "the provider refused the sign-in ({0}); check the client id and scopes, then try again"
+    )]
+    Refused(String),
+    /// The provider could not be reached.
+    #[error("cannot reach the provider ({0}); check the network and try again")]
+    Network(String),
+    /// The loopback listener could not be opened.
+    #[error("cannot listen for the browser's return on 127.0.0.1 ({0})")]
+    Listen(String),
+}
+
+/// The ID token field that OpenID providers add to the token answer.
+#[derive(Clone, Default, Deserialize, Serialize)]
+pub struct IdTokenField {
+    /// The ID token (a JWT), if the provider sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+impl std::fmt::Debug for IdTokenField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = self.id_token.as_ref().map(|_| "[redacted]");
+        f.debug_struct("IdTokenField")
+            .field("id_token", &shown)
+            .finish()
+    }
+}
+
+impl oauth2::ExtraTokenFields for IdTokenField {}
+
+type LoginTokens = StandardTokenResponse<IdTokenField, BasicTokenType>;
+type LoginClient<Auth, Device> = oauth2::Client<
+    BasicErrorResponse,
+    LoginTokens,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    Auth,
+    Device,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+/// A transport failure as the `oauth2` crate wants it: an `Error`.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HttpFailure(String);
+
+type OauthFuture<'h> =
+    Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, HttpFailure>> + Send + 'h>>;
+
+/// Tokentray's [`Http`] as the `oauth2` crate's async client. An owning struct rather than a
+/// closure over `&dyn Http`: a borrowed client makes the flow's future lose `Send` to a
+/// higher-ranked lifetime, and then the engine cannot spawn it.
+struct OauthHttp(Arc<dyn Http>);
+
+impl<'c> oauth2::AsyncHttpClient<'c> for OauthHttp {
+    type Error = HttpFailure;
+    type Future = OauthFuture<'c>;
+
+    fn call(&'c self, req: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let headers = req
+                .headers()
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+                .collect();
+            let answer = self
+                .0
+                .send(HttpRequest {
+                    method: req.method().as_str().to_owned(),
+                    url: req.uri().to_string(),
+                    headers,
+                    body: req.body().clone(),
+                })
+                .await
+                .map_err(|e| HttpFailure(format!("{e:?}")))?;
+            let mut builder = oauth2::http::Response::builder().status(answer.status);
+            for (k, v) in &answer.headers {
+                builder = builder.header(k, v);
+            }
+            builder
+                .body(answer.body)
+                .map_err(|e| HttpFailure(e.to_string()))
+        })
+    }
+}
+
+fn url<T>(
+    make: impl FnOnce(String) -> Result<T, url::ParseError>,
+    s: &str,
+) -> Result<T, LoginError> {
+    make(s.to_owned()).map_err(|e| LoginError::BadUrl(format!("{s}: {e}")))
+}
+
+/// The parts every flow shares: client id, optional secret, token endpoint.
+fn base_client(
+    provider: &ProviderSettings,
+    secret: Option<&Secret>,
+) -> Result<LoginClient<EndpointNotSet, EndpointNotSet>, LoginError> {
+    let mut client = oauth2::Client::new(ClientId::new(provider.client_id.clone()))
+        .set_token_uri(url(TokenUrl::new, &provider.token_url)?);
+    if let Some(secret) = secret {
+        client = client.set_client_secret(ClientSecret::new(secret.expose().to_owned()));
+    }
+    Ok(client)
+}
+
+fn scopes(provider: &ProviderSettings) -> impl Iterator<Item = Scope> + '_ {
+    provider.scopes.iter().map(|s| Scope::new(s.clone()))
+}
+
+fn answer_from(tokens: LoginTokens) -> TokenAnswer {
+    TokenAnswer {
+        access_token: tokens.access_token().secret().clone(),
+        refresh_token: tokens.refresh_token().map(|t| t.secret().clone()),
+        id_token: tokens.extra_fields().id_token.clone(),
+        expires_in: tokens.expires_in().map(|d| d.as_secs()),
+        scope: tokens
+            .scopes()
+            .map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
+        token_type: Some("Bearer".into()),
+    }
+}
+
+fn exchange_error<RE: std::error::Error + 'static>(
+    e: RequestTokenError<RE, impl oauth2::ErrorResponse + 'static>,
+) -> LoginError {
+    match e {
+        RequestTokenError::ServerResponse(r) => LoginError::Refused(r.to_string()),
+        RequestTokenError::Request(e) => LoginError::Network(e.to_string()),
+        RequestTokenError::Parse(e, _) => {
+            LoginError::Refused(format!("the answer was not a token response: {e}"))
+        }
+        RequestTokenError::Other(e) => LoginError::Refused(e),
+    }
+}
+
+/// A browser sign-in waiting for its callback.
+pub struct BrowserLogin {
+    listener: tokio::net::TcpListener,
+    url: String,
+    redirect: RedirectUrl,
+    state: CsrfToken,
+    verifier: PkceCodeVerifier,
+}
+
+impl BrowserLogin {
+    /// Opens the loopback listener on an ephemeral port and builds the authorization URL.
+    pub async fn start(provider: &ProviderSettings) -> Result<BrowserLogin, LoginError> {
+        let auth = provider
+            .authorize_url
+            .as_deref()
+            .ok_or(LoginError::NoBrowserFlow)?;
+        // 127.0.0.1 rather than localhost (RFC 8252 §8.3): no resolver, no IPv6 surprise.
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| LoginError::Listen(e.to_string()))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| LoginError::Listen(e.to_string()))?
+            .port();
+        let redirect = url(
+            RedirectUrl::new,
+            &format!("http://127.0.0.1:{port}/callback"),
+        )?;
+        let client = base_client(provider, None)?
+            .set_auth_uri(url(AuthUrl::new, auth)?)
+            .set_redirect_uri(redirect.clone());
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (auth_url, state) = client
+            .authorize_url(CsrfToken::new_random)
+            .add_scopes(scopes(provider))
+            .set_pkce_challenge(challenge)
+            .url();
+        Ok(BrowserLogin {
+            listener,
+            url: auth_url.to_string(),
+            redirect,
+            state,
+            verifier,
+        })
+    }
+
+    /// The page to open in the browser. Carries the `state` and PKCE challenge: do not log it.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Waits for the browser to come back with a code (callbacks with the wrong `state` are
+    /// refused and the wait goes on), exchanges it, tells the browser how it went, and closes
+    /// the listener. `label` names the account on the page.
+    pub async fn finish(
+        self,
+        provider: &ProviderSettings,
+        secret: Option<&Secret>,
+        http: &Arc<dyn Http>,
+        timeout: Duration,
+        label: &str,
+    ) -> Result<TokenAnswer, LoginError> {
+        let BrowserLogin {
+            listener,
+            redirect,
+            state,
+            verifier,
+            ..
+        } = self;
+        let (tx, mut rx) = mpsc::channel::<Callback>(8);
+        let wait = async {
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        if let Ok((stream, _)) = accepted {
+                            tokio::spawn(read_callback(stream, tx.clone()));
+                        }
+                    }
+                    Some(cb) = rx.recv() => {
+                        match cb.judge(state.secret()) {
+                            Judged::Ignore(page) => cb.reply(page),
+                            Judged::Denied(reason) => {
+                                cb.reply(Page::failed(label, &format!("The sign-in was cancelled ({reason}).")));
+                                return Err(LoginError::Denied(reason));
+                            }
+                            Judged::Code(code) => return Ok((code, cb)),
+                        }
+                    }
+                }
+            }
+        };
+        let (code, cb) = match tokio::time::timeout(timeout, wait).await {
+            Err(_) => return Err(LoginError::TimedOut(timeout)),
+            Ok(Err(e)) => return Err(e),
+            Ok(Ok(found)) => found,
+        };
+        drop(listener);
+        let client = base_client(provider, secret)?.set_redirect_uri(redirect);
+        let exchanged = client
+            .exchange_code(AuthorizationCode::new(code))
+            .set_pkce_verifier(verifier)
+            .request_async(&OauthHttp(http.clone()))
+            .await
+            .map(answer_from)
+            .map_err(exchange_error);
+        match &exchanged {
+            Ok(_) => cb.reply(Page::signed_in(label)),
+            Err(e) => cb.reply(Page::failed(label, &e.to_string())),
+        }
+        exchanged
+    }
+}
+
+/// A device sign-in: the code to show, then the polling.
+pub struct DeviceLogin {
+    details: StandardDeviceAuthorizationResponse,
+}
+
+impl DeviceLogin {
+    /// Asks the provider for a device code.
+    pub async fn start(
+        provider: &ProviderSettings,
+        secret: Option<&Secret>,
+        http: &Arc<dyn Http>,
+    ) -> Result<DeviceLogin, LoginError> {
+        let device = provider
+            .device_url
+            .as_deref()
+            .ok_or(LoginError::NoDeviceFlow)?;
+        let client = base_client(provider, secret)?
+            .set_device_authorization_url(url(DeviceAuthorizationUrl::new, device)?);
+        let details: StandardDeviceAuthorizationResponse = client
+            .exchange_device_code()
+            .add_scopes(scopes(provider))
+            .request_async(&OauthHttp(http.clone()))
+            .await
+            .map_err(exchange_error)?;
+        Ok(DeviceLogin { details })
+    }
+
+    /// The code the person types at the provider's page.
+    pub fn user_code(&self) -> &str {
+        self.details.user_code().secret()
+    }
+
+    /// The page where the code is typed.
+    pub fn verification_uri(&self) -> &str {
+        self.details.verification_uri().as_str()
+    }
+
+    /// The page with the code already filled in, if the provider offers one.
+    pub fn verification_uri_complete(&self) -> Option<&str> {
+        self.details
+            .verification_uri_complete()
+            .map(|u| u.secret().as_str())
+    }
+
+    /// How long the code is valid.
+    pub fn expires_in(&self) -> Duration {
+        self.details.expires_in()
+    }
+
+    /// Polls the token endpoint at the provider's `interval` (slower after `slow_down`) until
+    /// the person approves, refuses, or the code expires.
+    pub async fn finish(
+        self,
+        provider: &ProviderSettings,
+        secret: Option<&Secret>,
+        http: &Arc<dyn Http>,
+    ) -> Result<TokenAnswer, LoginError> {
+        let device = provider
+            .device_url
+            .as_deref()
+            .ok_or(LoginError::NoDeviceFlow)?;
+        let client = base_client(provider, secret)?
+            .set_device_authorization_url(url(DeviceAuthorizationUrl::new, device)?);
+        let expires = self.details.expires_in();
+        let answer = client
+            .exchange_device_access_token(&self.details)
+            .request_async(&OauthHttp(http.clone()), tokio::time::sleep, Some(expires))
+            .await;
+        match answer {
+            Ok(tokens) => Ok(answer_from(tokens)),
+            Err(RequestTokenError::ServerResponse(r)) => {
+                use oauth2::DeviceCodeErrorResponseType as T;
+                match r.error() {
+                    T::AccessDenied => Err(LoginError::Denied("access_denied".into())),
+                    T::ExpiredToken => Err(LoginError::TimedOut(expires)),
+                    _ => Err(LoginError::Refused(r.to_string())),
+                }
+            }
+            Err(RequestTokenError::Other(e)) if e.contains("timeout") || e.contains("expired") => {
+                Err(LoginError::TimedOut(expires))
+            }
+            Err(e) => Err(exchange_error(e)),
+        }
+    }
+}
+
+/// The subject (`sub`) of an ID token. The token came straight from the token endpoint over the
+/// connection we opened, so its claims are read without checking the signature (OpenID Connect
+/// Core §3.1.3.7 allows that for the code flow).
+pub fn id_token_subject(id_token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let payload = id_token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("sub")?.as_str().map(str::to_owned)
+}
+
+/// The subject from a userinfo or user endpoint: OpenID's `sub`, else GitHub's and GitLab's
+/// numeric `id` (stable, unlike a login name that can be renamed).
+pub async fn userinfo_subject(http: &dyn Http, url: &str, access_token: &Secret) -> Option<String> {
+    let answer = http
+        .send(HttpRequest {
+            method: "GET".into(),
+            url: url.to_owned(),
+            headers: vec![
+                (
+                    "authorization".into(),
+                    format!("Bearer {}", access_token.expose()),
+                ),
+                ("accept".into(), "application/json".into()),
+            ],
+            body: Vec::new(),
+        })
+        .await
+        .ok()?;
+    if answer.status != 200 {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&answer.body).ok()?;
+    match (v.get("sub"), v.get("id")) {
+        (Some(serde_json::Value::String(s)), _) => Some(s.clone()),
+        (_, Some(serde_json::Value::Number(n))) => Some(n.to_string()),
+        (_, Some(serde_json::Value::String(s))) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// One request that reached the loopback listener, and the way to answer it.
+struct Callback {
+    target: String,
+    reply: oneshot::Sender<Page>,
+}
+
+enum Judged {
+    /// Not the callback we wait for (wrong path, wrong state): answer it and keep waiting.
+    Ignore(Page),
+    /// The provider sent the person back with an error.
+    Denied(String),
+    /// The code, with the right state.
+    Code(String),
+}
+
+impl Callback {
+    fn judge(&self, state: &str) -> Judged {
+        let Ok(parsed) = url::Url::parse(&format!("http://127.0.0.1{}", self.target)) else {
+            return Judged::Ignore(Page::not_found());
+        };
+        if parsed.path() != "/callback" {
+            return Judged::Ignore(Page::not_found());
+        }
+        let param = |name: &str| {
+            parsed
+                .query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
+        // A page in another tab can send requests here too: without the state this sign-in
+        // started with, a callback is someone else's (or a forgery) and changes nothing.
+        if param("state").as_deref() != Some(state) {
+            return Judged::Ignore(Page::wrong_state());
+        }
+        if let Some(error) = param("error") {
+            return Judged::Denied(error);
+        }
+        match param("code") {
+            Some(code) => Judged::Code(code),
+            None => Judged::Ignore(Page::wrong_state()),
+        }
+    }
+
+    fn reply(self, page: Page) {
+        // The connection task may be gone (the browser hung up); nothing to answer then.
+        let _ = self.reply.send(page);
+    }
+}
+
+/// Reads one HTTP request head (bounded in size and time) and answers with the page it is given.
+async fn read_callback(mut stream: tokio::net::TcpStream, tx: mpsc::Sender<Callback>) {
+    let mut head = Vec::with_capacity(1024);
+    let read = async {
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 8192 {
+            let n = stream.read(&mut buf).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            head.extend_from_slice(&buf[..n]);
+        }
+        Some(())
+    };
+    // Browsers open speculative connections that never send anything: drop them quietly.
+    if !matches!(
+        tokio::time::timeout(Duration::from_secs(10), read).await,
+        Ok(Some(()))
+    ) {
+        return;
+    }
+    let line = String::from_utf8_lossy(&head);
+    let mut parts = line.lines().next().unwrap_or("").split_whitespace();
+    let page = match (parts.next(), parts.next()) {
+        (Some("GET"), Some(target)) => {
+            let (reply, answer) = oneshot::channel();
+            let cb = Callback {
+                target: target.to_owned(),
+                reply,
+            };
+            if tx.send(cb).await.is_err() {
+                return;
+            }
+            match answer.await {
+                Ok(page) => page,
+                Err(_) => return,
+            }
+        }
+        _ => Page::not_found(),
+    };
+    let _ = stream.write_all(&page.to_http()).await;
+    let _ = stream.shutdown().await;
+}
+
+/// A short page for the browser tab.
+struct Page {
+    status: &'static str,
+    title: String,
+    body: String,
+}
+
+impl Page {
+    fn signed_in(label: &str) -> Page {
+        Page {
+            status: "200 OK",
+            title: "Signed in".into(),
+            body: format!(
+                "Tokentray is signed in to <b>{}</b>. You can close this tab.",
+                escape(label)
+            ),
+        }
+    }
+
+    fn failed(label: &str, why: &str) -> Page {
+        Page {
+            status: "200 OK",
+            title: "Sign-in did not complete".into(),
+            body: format!(
+                "Tokentray could not sign in to <b>{}</b>: {}<br>You can close this tab and try again from Tokentray.",
+                escape(label),
+                escape(why)
+            ),
+        }
+    }
+
+    fn wrong_state() -> Page {
+        Page {
+            status: "400 Bad Request",
+            title: "Not this sign-in".into(),
+            body: "This link is not the sign-in Tokentray is waiting for, so it was ignored. \
+                   You can close this tab."
+                .into(),
+        }
+    }
+
+    fn not_found() -> Page {
+        Page {
+            status: "404 Not Found",
+            title: "Not found".into(),
+            body: "Nothing here.".into(),
+        }
+    }
+
+    fn to_http(&self) -> Vec<u8> {
+        let html = format!(
+            "<!doctype html><html lang=en><meta charset=utf-8>\
+             <meta name=viewport content='width=device-width'><title>Tokentray: {title}</title>\
+             <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:34em;margin:4em auto;\
+             padding:0 1em;color:#1d1d1f;background:#fff}}h1{{font-size:1.4em}}\
+             @media(prefers-color-scheme:dark){{body{{color:#e8e8e8;background:#1e1e1e}}}}</style>\
+             <h1>{title}</h1><p>{body}</p></html>",
+            title = self.title,
+            body = self.body
+        );
+        format!(
+            "HTTP/1.1 {}\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\n\
+             cache-control: no-store\r\ncontent-security-policy: default-src 'none'; style-src 'unsafe-inline'\r\n\
+             referrer-policy: no-referrer\r\nconnection: close\r\n\r\n{}",
+            self.status,
+            html.len(),
+            html
+        )
+        .into_bytes()
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cb(target: &str) -> Callback {
+        Callback {
+            target: target.into(),
+            reply: oneshot::channel().0,
+        }
+    }
+
+    #[test]
+    fn only_the_callback_with_the_right_state_counts() {
+        assert!(matches!(cb("/callback?code=c&state=s").judge("s"), Judged::Code(c) if c == "c"));
+        assert!(
+            matches!(cb("/callback?code=c&state=x").judge("s"), Judged::Ignore(p) if p.status.starts_with("400"))
+        );
+        assert!(matches!(
+            cb("/callback?code=c").judge("s"),
+            Judged::Ignore(_)
+        ));
+        assert!(
+            matches!(cb("/favicon.ico").judge("s"), Judged::Ignore(p) if p.status.starts_with("404"))
+        );
+        assert!(
+            matches!(cb("/callback?error=access_denied&state=s").judge("s"), Judged::Denied(e) if e == "access_denied")
+        );
+        // An error without the state is someone else's too.
+        assert!(matches!(
+            cb("/callback?error=access_denied").judge("s"),
+            Judged::Ignore(_)
+        ));
+    }
+
+    #[test]
+    fn pages_escape_what_they_show() {
+        let page = Page::failed("<script>", "a & b").to_http();
+        let text = String::from_utf8(page).unwrap();
+        assert!(text.contains("&lt;script&gt;") && text.contains("a &amp; b"));
+        assert!(!text.contains("<script>"));
+    }
+
+    #[test]
+    fn id_token_subjects_are_read_and_garbage_is_none() {
+        use base64::Engine as _;
+        let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"sub":"alice"}"#);
+        assert_eq!(
+            id_token_subject(&format!("h.{claims}.s")).as_deref(),
+            Some("alice")
+        );
+        assert_eq!(id_token_subject("not a jwt"), None);
+        assert_eq!(id_token_subject("a.!!!.c"), None);
+    }
+}

@@ -1,0 +1,182 @@
+//! A private D-Bus session bus with its own unlocked gnome-keyring and its own dunst, for tests
+//! that read and click notifications: tests run in parallel, and on the shared bus `dunstctl
+//! action 0` could click another test's notification. The X display (Xvfb) is shared.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The private bus and its services; all are stopped when dropped.
+pub struct Desktop {
+    dir: tempfile::TempDir,
+    address: String,
+    bus: Child,
+    dunst: Child,
+}
+
+impl Desktop {
+    /// Starts the bus, the keyring and dunst, and waits until both services own their names.
+    pub fn start() -> Desktop {
+        let dir = tempfile::Builder::new()
+            .prefix("tt-desktop-")
+            .tempdir()
+            .expect("temp dir");
+        for sub in ["run", "data", "home"] {
+            std::fs::create_dir_all(dir.path().join(sub)).expect("desktop folders");
+        }
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .arg(format!(
+                "--address=unix:dir={}",
+                dir.path().join("run").display()
+            ))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dbus-daemon");
+        let mut address = String::new();
+        BufReader::new(bus.stdout.take().expect("piped"))
+            .read_line(&mut address)
+            .expect("read the bus address");
+        let address = address.trim().to_owned();
+        assert!(!address.is_empty(), "dbus-daemon printed no address");
+        let mut keyring = Self::on_bus(dir.path(), &address, "gnome-keyring-daemon")
+            .args(["--unlock", "--components=secrets"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start gnome-keyring-daemon");
+        {
+            use std::io::Write;
+            let mut stdin = keyring.stdin.take().expect("piped");
+            stdin
+                .write_all(b"tokentray-test")
+                .expect("keyring password");
+        }
+        // It forks a daemon that lives as long as the bus; the parent exits at once.
+        let _ = keyring.wait();
+        // `-print` writes every notification it receives to stdout: the test's record of them.
+        let printed = std::fs::File::create(dir.path().join("dunst.out")).expect("dunst log");
+        let dunst = Self::on_bus(dir.path(), &address, "dunst")
+            .args(["-config", "/dev/null", "-print"])
+            .stdout(printed)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dunst");
+        let desktop = Desktop {
+            dir,
+            address,
+            bus,
+            dunst,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let names = desktop
+                .command("dbus-send")
+                .args([
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus.ListNames",
+                ])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            if names.contains("org.freedesktop.secrets")
+                && names.contains("org.freedesktop.Notifications")
+            {
+                return desktop;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the private keyring and dunst did not start: {names}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn on_bus(dir: &Path, address: &str, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", address)
+            .env("XDG_RUNTIME_DIR", dir.join("run"))
+            .env("XDG_DATA_HOME", dir.join("data"))
+            .env("HOME", dir.join("home"));
+        cmd
+    }
+
+    /// The bus address, for the processes under test.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// A command that talks to this desktop's bus (dunstctl, dbus-send).
+    pub fn command(&self, program: &str) -> Command {
+        Self::on_bus(self.dir.path(), &self.address, program)
+    }
+
+    /// Every notification dunst received so far, oldest first, as `(summary, body)`.
+    pub fn notifications(&self) -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(self.dir.path().join("dunst.out")).unwrap_or_default();
+        let field = |line: &str, name: &str| {
+            line.trim_start()
+                .strip_prefix(name)
+                .and_then(|v| v.strip_prefix(": '"))
+                .map(|v| v.trim_end_matches('\'').to_owned())
+        };
+        let mut all = Vec::new();
+        let mut summary = None;
+        for line in text.lines() {
+            if let Some(s) = field(line, "summary") {
+                summary = Some(s);
+            } else if let Some(b) = field(line, "body") {
+                if let Some(s) = summary.take() {
+                    all.push((s, b));
+                }
+            }
+        }
+        all
+    }
+
+    /// The notifications whose summary mentions `text`.
+    pub fn notifications_about(&self, text: &str) -> Vec<(String, String)> {
+        self.notifications()
+            .into_iter()
+            .filter(|(s, _)| s.contains(text))
+            .collect()
+    }
+
+    /// `dunstctl count displayed`.
+    pub fn displayed(&self) -> u32 {
+        self.dunstctl(&["count", "displayed"])
+            .trim()
+            .parse()
+            .unwrap_or(0)
+    }
+
+    /// Runs `dunstctl` with `args` and returns what it printed.
+    pub fn dunstctl(&self, args: &[&str]) -> String {
+        let out = self
+            .command("dunstctl")
+            .args(args)
+            .output()
+            .expect("run dunstctl");
+        assert!(
+            out.status.success(),
+            "dunstctl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Desktop {
+    fn drop(&mut self) {
+        let _ = self.dunst.kill();
+        let _ = self.dunst.wait();
+        // The keyring daemon leaves with the bus.
+        let _ = self.bus.kill();
+        let _ = self.bus.wait();
+    }
+}
