@@ -39,6 +39,8 @@ fn version_and_help() {
             "run",
             "provider",
             "account",
+            "login",
+            "logout",
             "token",
             "refresh",
             "status",
