@@ -321,3 +321,39 @@ fn a_sign_in_cancelled_at_the_provider_says_so_and_changes_nothing() {
     assert!(text(&out).contains("cancelled"), "{}", text(&out));
     assert_eq!(status_of(&s, "work")["status"], "signed_out");
 }
+
+#[test]
+fn a_device_sign_in_through_the_engine_shows_and_copies_the_code() {
+    require_session();
+    let server = OidcServer::start();
+    let desktop = Desktop::start();
+    let mut s = Sandbox::new();
+    s.set_env("DBUS_SESSION_BUS_ADDRESS", desktop.address());
+    s.add_account(&server, "box");
+    let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
+    s.wait_for_engine(Duration::from_secs(20));
+    let (child, (uri, code), _) = login_until(&s, &["box", "--device", "--no-browser"], |line| {
+        let rest = line.split(", open ").nth(1)?;
+        let (uri, code) = rest.split_once(" and enter the code ")?;
+        Some((uri.to_owned(), code.to_owned()))
+    });
+    wait_until("the code's notification", Duration::from_secs(10), || {
+        !desktop.notifications_about("Sign in to box").is_empty()
+    });
+    let told = desktop.notifications_about("Sign in to box");
+    assert!(told[0].1.contains(&code), "{told:?}");
+    assert!(told[0].1.contains("on the clipboard"), "{told:?}");
+    let pasted = std::process::Command::new("xclip")
+        .args(["-o", "-selection", "clipboard"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&pasted.stdout), code);
+
+    let user = run_scripted_user(&uri, "dora", Some(&code));
+    assert!(user.status.success(), "{}", text(&user));
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(status_of(&s, "box")["status"], "enabled");
+    engine.terminate();
+    s.assert_no_secrets(&server, &[&engine.output(), &code]);
+}

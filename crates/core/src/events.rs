@@ -76,6 +76,8 @@ pub struct DeviceCode {
     pub user_code: String,
     /// Where to type it.
     pub verification_uri: String,
+    /// How long the code is valid, in seconds.
+    pub expires_in_s: u64,
 }
 
 /// How many events a slow subscriber may fall behind before it misses some (it then re-reads

@@ -49,9 +49,19 @@ async fn run(engine: Engine, shown: Shown, rt: tokio::runtime::Handle) {
                 account,
                 device: Some(code),
             }) => {
+                let copied = copy_to_clipboard(
+                    &code.user_code,
+                    std::time::Duration::from_secs(code.expires_in_s.min(30 * 60)),
+                );
                 let body = format!(
-                    "Enter the code {} at {}",
-                    code.user_code, code.verification_uri
+                    "Enter the code {} at {}{}",
+                    code.user_code,
+                    code.verification_uri,
+                    if copied {
+                        " (it is on the clipboard)"
+                    } else {
+                        ""
+                    }
                 );
                 show(
                     &format!("Sign in to {account}"),
@@ -209,6 +219,38 @@ fn show(
         });
     if let Err(e) = spawned {
         tracing::warn!("cannot show a notification: {e}");
+    }
+}
+
+/// Puts `text` on the clipboard for at most `keep` (on X11 and Wayland the clipboard is served by
+/// its owner, so a thread owns it until something else is copied or `keep` ends). Returns
+/// whether it worked; a machine without a clipboard (a server) is not an error.
+fn copy_to_clipboard(text: &str, keep: std::time::Duration) -> bool {
+    let mut clipboard = match arboard::Clipboard::new() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::info!("no clipboard to copy the device code to ({e})");
+            return false;
+        }
+    };
+    #[cfg(all(unix, not(target_os = "macos")))]
+    {
+        let text = text.to_owned();
+        let spawned = std::thread::Builder::new()
+            .name("tokentray-clipboard".into())
+            .spawn(move || {
+                use arboard::SetExtLinux;
+                let until = std::time::Instant::now() + keep;
+                if let Err(e) = clipboard.set().wait_until(until).text(text) {
+                    tracing::info!("cannot copy the device code ({e})");
+                }
+            });
+        spawned.is_ok()
+    }
+    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    {
+        let _ = keep;
+        clipboard.set_text(text).is_ok()
     }
 }
 

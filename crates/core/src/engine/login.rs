@@ -156,6 +156,7 @@ impl Engine {
             device: prompt.user_code.as_ref().map(|code| DeviceCode {
                 user_code: code.clone(),
                 verification_uri: prompt.verification_uri.clone().unwrap_or_default(),
+                expires_in_s: prompt.expires_in_s,
             }),
         });
         let engine = self.clone();
