@@ -13,7 +13,7 @@ RUN_PKGS := build-essential pkg-config curl libssl-dev libwebkit2gtk-4.1-dev \
 # The real services the tests run against: Secret Service, D-Bus, X, notifications, plus tools
 # the tests drive them with.
 TEST_PKGS := $(RUN_PKGS) gnome-keyring libsecret-tools dbus dbus-x11 xvfb dunst libnotify-bin \
-             xdotool x11-utils imagemagick xclip
+             xdotool x11-utils imagemagick xclip git
 # Node runs the test OAuth server; any Node >= 20 on PATH will do.
 NODE_PKGS := nodejs npm
 
@@ -83,8 +83,9 @@ fi
 endef
 
 ## bench: benchmarks that print figures (docs/performance.md records them); no asserts
-bench: deps
+bench: test-deps build-release
 	$(CARGO) bench --locked -p tokentray-tests --bench scheduler
+	tests/session.sh $(CARGO) bench --locked -p tokentray-tests --bench cli
 
 ## screenshots: the tray menu under Xvfb, for the README (docs/images/)
 screenshots: build-tests

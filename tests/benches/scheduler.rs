@@ -86,6 +86,7 @@ fn run(n: usize, token_url: &str) {
             name: name.clone(),
             provider: "local".into(),
             git_hosts: vec![],
+            git_username: None,
         });
         let expires = now + time::Duration::seconds(LIFETIME_S);
         vault

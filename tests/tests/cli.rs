@@ -48,6 +48,9 @@ fn version_and_help() {
             "pause",
             "resume",
             "autostart",
+            "git-credential",
+            "exec-credential",
+            "completions",
             "help"
         ],
         "{help}"

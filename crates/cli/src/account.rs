@@ -23,6 +23,10 @@ pub enum AccountCommand {
         /// A git host this account answers for in the credential helper (repeatable).
         #[arg(long = "git-host")]
         git_hosts: Vec<String>,
+        /// The username git gets with the token (default: `x-access-token` for GitHub,
+        /// `oauth2` otherwise).
+        #[arg(long = "git-username")]
+        git_username: Option<String>,
     },
     /// Sign an account out (revoking where the provider can) and delete its secrets.
     Remove {
@@ -45,6 +49,7 @@ pub fn run(paths: &Paths, cmd: AccountCommand) -> Result<(), CliError> {
             name,
             provider,
             git_hosts,
+            git_username,
         } => {
             let mut settings = Settings::load(&file)?;
             if settings.account(&name).is_some() {
@@ -61,6 +66,7 @@ pub fn run(paths: &Paths, cmd: AccountCommand) -> Result<(), CliError> {
                 name: name.clone(),
                 provider,
                 git_hosts,
+                git_username,
             });
             settings.save(&file)?;
             engine_call::reload(paths)?;

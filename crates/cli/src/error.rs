@@ -60,6 +60,12 @@ impl CliError {
     }
 }
 
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message.replace('\n', " "))
+    }
+}
+
 impl From<EngineError> for CliError {
     fn from(e: EngineError) -> CliError {
         CliError::with_code(e.to_string(), exit_code_for(e.code()))

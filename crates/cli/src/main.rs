@@ -3,6 +3,7 @@
 
 mod account;
 mod autostart;
+mod credential;
 mod engine_call;
 mod error;
 mod job;
@@ -52,6 +53,15 @@ enum Command {
     Resume(pause::PauseArgs),
     /// Launch the tray app at login: on, off, or status.
     Autostart(autostart::AutostartArgs),
+    /// Git's credential helper (get, store, erase); see the README for the `git config` line.
+    GitCredential(credential::GitArgs),
+    /// A Kubernetes ExecCredential with the account's token, for a kubeconfig `exec` entry.
+    ExecCredential(credential::ExecArgs),
+    /// Print shell completions: bash, zsh or fish.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() {
@@ -70,6 +80,14 @@ fn main() {
         Command::Pause(args) => pause::run(&paths, args, true),
         Command::Resume(args) => pause::run(&paths, args, false),
         Command::Autostart(args) => autostart::run(args),
+        Command::GitCredential(args) => credential::git(&paths, args),
+        Command::ExecCredential(args) => credential::exec(&paths, args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "tokentray", &mut std::io::stdout());
+            Ok(())
+        }
     };
     if let Err(e) = result {
         e.exit();

@@ -70,15 +70,50 @@ fn table(status: &Status, paths: &Paths) -> String {
             *w = (*w).max(cell.chars().count());
         }
     }
+    let colour = colour_wanted();
     let mut out = String::new();
-    for row in std::iter::once(&header).chain(&rows) {
+    for (n, row) in std::iter::once(&header).chain(&rows).enumerate() {
         let line: Vec<String> = row
             .iter()
             .zip(widths)
-            .map(|(cell, w)| format!("{cell:w$}"))
+            .enumerate()
+            .map(|(col, (cell, w))| {
+                let padded = format!("{cell:w$}");
+                match (colour, n, col) {
+                    (true, 0, _) => format!("\x1b[1m{padded}\x1b[0m"),
+                    (true, _, 2) => paint(&padded, status.accounts[n - 1].status),
+                    _ => padded,
+                }
+            })
             .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
+    // What to do about each account in trouble, one sentence each.
+    for a in &status.accounts {
+        if let Some(e) = &a.last_error {
+            out.push_str(&format!("\n{}: {}", a.name, e.message));
+        }
+    }
+    if status.accounts.iter().any(|a| a.last_error.is_some()) {
+        out.push('\n');
+    }
     out
+}
+
+/// Colour only for a person at a terminal, and never when `NO_COLOR` is set (no-color.org).
+fn colour_wanted() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+fn paint(text: &str, state: tokentray_core::accounts::AccountState) -> String {
+    use tokentray_core::accounts::AccountState::*;
+    let code = match state {
+        Enabled => "32",           // green
+        Stale => "33",             // yellow
+        Error => "1;31",           // bold red
+        Paused | SignedOut => "2", // dim
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
 }

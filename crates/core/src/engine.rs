@@ -118,6 +118,33 @@ impl EngineError {
     }
 }
 
+/// An access token and when it expires.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    /// The access token.
+    pub token: Secret,
+    /// Its expiry, when the provider said.
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+impl Credential {
+    fn of(tokens: TokenSet) -> Credential {
+        Credential {
+            token: tokens.access_token,
+            expires_at: tokens.expires_at,
+        }
+    }
+
+    /// The wire form: `{"token": …, "expires_at": RFC 3339 or null}`. Crosses only the
+    /// user's own socket.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "token": self.token.expose(),
+            "expires_at": self.expires_at.map(rfc3339),
+        })
+    }
+}
+
 /// An account's failure to tell the person of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
@@ -546,6 +573,12 @@ impl Engine {
     /// A fresh access token: from memory when it has time left, else refreshed first (one
     /// refresh per account however many callers ask at once).
     pub async fn token(&self, name: &str) -> Result<Secret, EngineError> {
+        self.credential(name).await.map(|c| c.token)
+    }
+
+    /// A fresh access token and when it expires (for git's `password_expiry_utc` and
+    /// Kubernetes' `expirationTimestamp`).
+    pub async fn credential(&self, name: &str) -> Result<Credential, EngineError> {
         let slot = self.slot(name)?;
         let record = self.record(name);
         match record.system {
@@ -561,25 +594,41 @@ impl Engine {
             .ok_or_else(|| EngineError::SignedOut(name.to_owned()))?;
         let now = OffsetDateTime::now_utc();
         if !tokens_need_refresh(&tokens, now) {
-            return Ok(tokens.access_token);
+            return Ok(Credential::of(tokens));
         }
         if record.paused {
             return if still_valid(&tokens, now) {
-                Ok(tokens.access_token)
+                Ok(Credential::of(tokens))
             } else {
                 Err(EngineError::Paused(name.to_owned()))
             };
         }
         match self.refresh_flight(name, &slot, Mode::Demand).await {
-            Ok(fresh) => Ok(fresh.access_token),
+            Ok(fresh) => Ok(Credential::of(fresh)),
             // A transient failure while the old token still works: keep serving it.
             Err(EngineError::Temporary { .. })
                 if still_valid(&tokens, OffsetDateTime::now_utc()) =>
             {
-                Ok(tokens.access_token)
+                Ok(Credential::of(tokens))
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// A server (git, a job's API) rejected `rejected`: the account is stale until a token other
+    /// than that one is found — another process's newer one in the keychain, else a refresh.
+    /// One refresh per call at most: never a loop.
+    pub async fn token_rejected(
+        &self,
+        name: &str,
+        rejected: &Secret,
+    ) -> Result<Credential, EngineError> {
+        self.slot(name)?;
+        self.mark_stale(name);
+        let slot = self.slot(name)?;
+        self.refresh_flight(name, &slot, Mode::Rejected(rejected.clone()))
+            .await
+            .map(Credential::of)
     }
 
     /// One refresh attempt now, whatever the state (the user asked for it).

@@ -75,6 +75,10 @@ pub struct AccountSettings {
     /// Git hosts this account answers for in the credential helper.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub git_hosts: Vec<String>,
+    /// The username the credential helper gives git (default: what the provider expects,
+    /// `x-access-token` for GitHub, `oauth2` otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_username: Option<String>,
 }
 
 /// A warm-up job: an authenticated HTTP request repeated on an interval.
@@ -327,6 +331,7 @@ mod tests {
             name: "a".into(),
             provider: "p".into(),
             git_hosts: vec!["github.com".into()],
+            git_username: None,
         });
         s.jobs.push(JobSettings {
             name: "warm".into(),

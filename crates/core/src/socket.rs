@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use crate::engine::{Engine, EngineError};
 
 /// A request to the running engine.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
     /// Is anyone there? Answers the engine's kind and pid.
@@ -29,6 +29,14 @@ pub enum Request {
     Token {
         /// The account.
         account: String,
+    },
+    /// A server rejected this access token (git's `erase`): mark the account stale and find
+    /// another token.
+    Rejected {
+        /// The account.
+        account: String,
+        /// The rejected access token.
+        token: String,
     },
     /// One refresh attempt now.
     Refresh {
@@ -78,6 +86,18 @@ pub enum Request {
         /// True to pause, false to resume.
         paused: bool,
     },
+}
+
+/// Shows the operation and the account only: `sign_in` and `rejected` carry tokens.
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = serde_json::to_value(self).unwrap_or_default();
+        write!(f, "Request({}", v["op"].as_str().unwrap_or("?"))?;
+        if let Some(account) = v["account"].as_str() {
+            write!(f, ", {account:?}")?;
+        }
+        write!(f, ")")
+    }
 }
 
 /// The answer to a request.
@@ -331,10 +351,11 @@ async fn answer(engine: &Engine, kind: &'static str, req: Request) -> Response {
             .forget(&account)
             .await
             .map(|()| serde_json::Value::Null),
-        Request::Token { account } => engine
-            .token(&account)
+        Request::Token { account } => engine.credential(&account).await.map(|c| c.to_json()),
+        Request::Rejected { account, token } => engine
+            .token_rejected(&account, &crate::secret::Secret::new(token))
             .await
-            .map(|t| serde_json::json!({ "token": t.expose() })),
+            .map(|c| c.to_json()),
         Request::Refresh { account } => {
             engine.refresh(&account).await.map(|r| serde_json::json!(r))
         }

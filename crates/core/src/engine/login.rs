@@ -74,7 +74,8 @@ struct Pending {
     done: watch::Receiver<Finished>,
 }
 
-/// The sign-ins in progress.
+/// The sign-ins in progress, and the last one of each account once it ended (so that a waiter
+/// who asks a moment too late still gets its outcome). A new flow replaces an ended one.
 #[derive(Default)]
 pub(super) struct Logins {
     pending: Mutex<HashMap<String, Pending>>,
@@ -100,7 +101,8 @@ impl Engine {
         let logins = &self.inner.logins;
         let _starting = logins.starting.lock().await;
         if let Some(p) = lock(&logins.pending).get(name) {
-            if method == LoginMethod::Auto || method == p.prompt.method {
+            let waiting = p.done.borrow().is_none();
+            if waiting && (method == LoginMethod::Auto || method == p.prompt.method) {
                 return Ok(p.prompt.clone());
             }
         }
@@ -165,7 +167,6 @@ impl Engine {
             let result = engine
                 .finish_login(&account, flow, &provider, secret.as_ref())
                 .await;
-            lock(&engine.inner.logins.pending).remove(&account);
             let message = match &result {
                 Ok(o) => match &o.subject {
                     Some(s) => format!("{account} is signed in as {s}"),
@@ -183,8 +184,8 @@ impl Engine {
         Ok(prompt)
     }
 
-    /// Waits for the sign-in of `name` that is in progress to end. With none in progress, says
-    /// so at once.
+    /// Waits for the sign-in of `name` that is in progress to end, or answers at once with the
+    /// outcome of the last one if it already ended. With none at all, says so.
     pub async fn wait_login(&self, name: &str) -> Result<LoginOutcome, EngineError> {
         let rx = lock(&self.inner.logins.pending)
             .get(name)

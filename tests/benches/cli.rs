@@ -1,0 +1,118 @@
+//! The lean CLI's latency, side by side in one run: `tokentray --version` start-up, and
+//! `tokentray token` through the running engine against `secret-tool lookup` of one secret (the
+//! floor: one D-Bus round trip to the keychain from a fresh process). Needs the private desktop
+//! session (`make bench` runs it inside `tests/session.sh`). Prints figures; asserts nothing.
+//!
+//!   tests/session.sh cargo bench -p tokentray-tests --bench cli
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tokentray_tests::{bins, sandbox::Sandbox};
+
+const RUNS: usize = 200;
+
+fn main() {
+    if std::env::var_os("TOKENTRAY_SESSION").is_none() {
+        eprintln!("run inside tests/session.sh (make bench does): it needs a keychain");
+        std::process::exit(2);
+    }
+    let s = Sandbox::new();
+    let service = s.keychain_service();
+
+    // The floor: one secret looked up by a fresh process.
+    let mut store = Command::new("secret-tool")
+        .args([
+            "store",
+            "--label=tokentray bench",
+            "service",
+            &service,
+            "account",
+            "floor",
+        ])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("secret-tool");
+    store
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"a-secret-of-token-size-0123456789")
+        .expect("write");
+    store.wait().expect("secret-tool store");
+    let lookup = time_runs(|| {
+        Command::new("secret-tool")
+            .args(["lookup", "service", &service, "account", "floor"])
+            .output()
+            .expect("secret-tool lookup")
+            .status
+            .success()
+    });
+
+    let version = time_runs(|| s.cli(&["--version"]).status.success());
+
+    // An account with an hour-long token, and the engine that serves it.
+    s.write_settings(
+        "[provider.bench]\ntoken_url = \"http://127.0.0.1:9/token\"\nclient_id = \"bench\"\n\n\
+         [[account]]\nname = \"bench\"\nprovider = \"bench\"\n",
+    );
+    let out = s.cli_with_stdin(
+        &["account", "import", "bench"],
+        r#"{"access_token":"bench-access","refresh_token":"bench-refresh","expires_in":3600,"token_type":"Bearer"}"#,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
+    s.wait_for_engine(Duration::from_secs(20));
+    let token = time_runs(|| s.cli(&["token", "bench"]).status.success());
+    engine.terminate();
+
+    // Without an engine the CLI reads the keychain itself.
+    let offline = time_runs(|| s.cli(&["token", "bench"]).status.success());
+    let _ = Command::new("secret-tool")
+        .args(["clear", "service", &service])
+        .status();
+
+    println!("lean CLI latency, {RUNS} runs each (median / p90, ms):");
+    println!("  {:<44} {:>7} {:>7}", "command", "median", "p90");
+    for (name, t) in [
+        ("secret-tool lookup (one secret)", &lookup),
+        ("tokentray token, through the running engine", &token),
+        ("tokentray token, no engine (keychain read)", &offline),
+        ("tokentray --version", &version),
+    ] {
+        println!("  {name:<44} {:>7.2} {:>7.2}", t.median, t.p90);
+    }
+    println!(
+        "  token through the engine / secret-tool lookup: {:.2}x",
+        token.median / lookup.median
+    );
+}
+
+struct Timing {
+    median: f64,
+    p90: f64,
+}
+
+fn time_runs(mut run: impl FnMut() -> bool) -> Timing {
+    // A few warm-up runs: page cache, the keychain daemon's first unlock.
+    for _ in 0..5 {
+        run();
+    }
+    let mut ms: Vec<f64> = (0..RUNS)
+        .map(|_| {
+            let t = Instant::now();
+            assert!(run(), "a benchmarked command failed");
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    Timing {
+        median: ms[ms.len() / 2],
+        p90: ms[ms.len() * 9 / 10],
+    }
+}
