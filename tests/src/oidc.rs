@@ -80,6 +80,9 @@ impl OidcServer {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
+            // Node closes idle keep-alive connections after 5 s; ureq does not notice before it
+            // reuses one, and the request meets a reset. Retire them well before.
+            .max_idle_age(Duration::from_secs(2))
             .build()
             .into();
         OidcServer {
