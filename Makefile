@@ -13,11 +13,15 @@ RUN_PKGS := build-essential pkg-config curl libssl-dev libwebkit2gtk-4.1-dev \
 # The real services the tests run against: Secret Service, D-Bus, X, notifications, plus tools
 # the tests drive them with.
 TEST_PKGS := $(RUN_PKGS) gnome-keyring libsecret-tools dbus dbus-x11 xvfb dunst libnotify-bin \
-             xdotool x11-utils imagemagick xclip git
+             xdotool x11-utils imagemagick xclip git \
+             webkit2gtk-driver
 # Node runs the test OAuth server; any Node >= 20 on PATH will do.
 NODE_PKGS := nodejs npm
 
 OIDC_DIR := tests/oidc
+# WebDriver in front of WebKitWebDriver, for the dashboard's end-to-end tests.
+TAURI_DRIVER_VERSION := 2.1.0
+TAURI_DRIVER := target/tools/bin/tauri-driver
 UNAME := $(shell uname -s)
 
 .PHONY: run test bench deps test-deps rust-check build-release build-tests lint screenshots clean
@@ -59,6 +63,10 @@ deps: rust-check
 ## test-deps: the above, plus the real services the tests use and the OAuth server's npm packages
 test-deps: rust-check
 	@$(call apt_install,$(TEST_PKGS) $(if $(shell command -v node),,$(NODE_PKGS)))
+	@if [ ! -x $(TAURI_DRIVER) ]; then \
+	  echo "Installing tauri-driver $(TAURI_DRIVER_VERSION) (WebDriver for the dashboard tests) into target/tools"; \
+	  $(CARGO) install tauri-driver --locked --version $(TAURI_DRIVER_VERSION) --root target/tools --quiet; \
+	fi
 	@if [ ! -d $(OIDC_DIR)/node_modules ] || [ $(OIDC_DIR)/package-lock.json -nt $(OIDC_DIR)/node_modules/.package-lock.json ]; then \
 	  echo "Installing the test OAuth server's npm packages (npm ci in $(OIDC_DIR))"; \
 	  cd $(OIDC_DIR) && npm ci --no-audit --no-fund --loglevel=error; \
@@ -87,10 +95,12 @@ bench: test-deps build-release
 	$(CARGO) bench --locked -p tokentray-tests --bench scheduler
 	tests/session.sh $(CARGO) bench --locked -p tokentray-tests --bench cli
 
-## screenshots: the tray menu under Xvfb, for the README (docs/images/)
-screenshots: build-tests
+## screenshots: the tray menu and the dashboard under Xvfb, for the README (docs/images/)
+screenshots: test-deps build-tests
 	@$(call apt_install,trayer x11-xserver-utils)
 	tests/session.sh tests/screenshot-tray.sh docs/images/tray-menu.png
+	tests/session.sh $(CARGO) nextest run --locked -p tokentray-tests --test dashboard
+	cp target/screenshots/dashboard/4-needs-re-login.png docs/images/dashboard.png
 
 clean:
 	$(CARGO) clean

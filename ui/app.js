@@ -1,5 +1,11 @@
-// The dashboard page. It holds no secrets: the Rust side answers with status snapshots only.
+// The dashboard page. It never holds a secret: the Rust side answers with states, times, codes to
+// type and sentences; "Copy token" copies on the Rust side. Everything is drawn with textContent
+// and DOM nodes, never HTML strings, so nothing an account or a provider says can run here.
 "use strict";
+
+const tauri = window.__TAURI__;
+const invoke = (cmd, args) => tauri.core.invoke(cmd, args);
+const $ = (sel, root = document) => root.querySelector(sel);
 
 const LABELS = {
   enabled: "ok",
@@ -9,60 +15,486 @@ const LABELS = {
   signed_out: "signed out",
 };
 
-const tauri = window.__TAURI__;
+const state = {
+  status: { accounts: [] },
+  open: new Set(), // accounts whose details are shown
+  signIn: new Map(), // account -> what its sign-in in progress shows
+};
 
-function cell(text) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  return td;
+// ---------- small helpers ----------
+
+function toast(message) {
+  const t = $("#toast");
+  t.textContent = message;
+  t.hidden = !message;
 }
 
-function render(status) {
-  const accounts = status.accounts || [];
-  const body = document.querySelector("#accounts tbody");
-  body.replaceChildren();
-  for (const a of accounts) {
-    const tr = document.createElement("tr");
-    tr.append(cell(a.name), cell(a.provider));
-    const state = document.createElement("td");
-    const badge = document.createElement("span");
-    badge.className = `badge ${a.status}`;
-    badge.textContent = LABELS[a.status] || a.status;
-    state.append(badge);
-    tr.append(state, cell(a.expires_at || "—"));
-    body.append(tr);
+async function act(work, done) {
+  try {
+    const result = await work();
+    toast("");
+    if (done) toast(done);
+    return result;
+  } catch (e) {
+    toast(String(e));
+    return undefined;
   }
-  document.getElementById("accounts").hidden = accounts.length === 0;
-  document.getElementById("empty").hidden = accounts.length !== 0;
+}
+
+function when(iso) {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+function until(iso) {
+  if (!iso) return "—";
+  let s = Math.round((new Date(iso) - Date.now()) / 1000);
+  const past = s < 0;
+  s = Math.abs(s);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  const text = h > 0 ? `${h} h ${String(m).padStart(2, "0")} min` : `${m}:${String(sec).padStart(2, "0")}`;
+  return past ? `expired ${text} ago` : `in ${text}`;
+}
+
+function every(seconds) {
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
+}
+
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+}
+
+// ---------- accounts ----------
+
+function render() {
+  const accounts = state.status.accounts || [];
+  const list = $("#accounts");
+  const focused = document.activeElement && document.activeElement.dataset.action;
+  const focusedAccount = document.activeElement && document.activeElement.closest(".card")?.dataset.account;
+  // Half-typed job forms survive a redraw: nothing the person typed is lost to an event.
+  const drafts = new Map();
+  for (const f of list.querySelectorAll(".job-form")) {
+    const values = Object.fromEntries(new FormData(f));
+    if (values.name || values.url) drafts.set(f.closest(".card").dataset.account, values);
+  }
+  list.replaceChildren(...accounts.map(card));
+  for (const [account, values] of drafts) {
+    const f = $(`.card[data-account="${CSS.escape(account)}"] .job-form`);
+    if (f) for (const [k, v] of Object.entries(values)) f.elements[k].value = v;
+  }
+  if (focused && focusedAccount) {
+    $(`.card[data-account="${CSS.escape(focusedAccount)}"] [data-action="${focused}"]`)?.focus();
+  }
+  $("#empty").hidden = accounts.length !== 0;
   const trouble = accounts.filter((a) => a.status === "error").length;
-  document.getElementById("summary").textContent =
+  $("#summary").textContent =
     accounts.length === 0
       ? "Nothing to watch yet."
       : trouble > 0
-        ? `${trouble} of ${accounts.length} accounts need you.`
+        ? `${trouble} of ${accounts.length} account${accounts.length === 1 ? "" : "s"} need${trouble === 1 ? "s" : ""} you.`
         : `${accounts.length} account${accounts.length === 1 ? "" : "s"}, none needs you.`;
+  for (const name of state.open) loadHistory(name);
 }
 
-async function refresh() {
-  const error = document.getElementById("error");
-  try {
-    render(await tauri.core.invoke("status"));
-    error.hidden = true;
-  } catch (e) {
-    error.textContent = `Cannot read the status: ${e}`;
-    error.hidden = false;
+function card(a) {
+  const node = $("#account-card").content.firstElementChild.cloneNode(true);
+  node.dataset.account = a.name;
+  node.dataset.status = a.status;
+  $(".name", node).textContent = a.name;
+  const badge = $(".badge", node);
+  badge.textContent = LABELS[a.status] || a.status;
+  badge.classList.add(a.status);
+  $(".provider", node).textContent = a.provider;
+  if (a.last_error && a.status !== "enabled") {
+    const p = $(".problem", node);
+    p.textContent = a.last_error.message;
+    p.classList.add(a.last_error.class);
+    p.hidden = false;
+  }
+  const signing = state.signIn.get(a.name);
+  if (signing) {
+    const p = $(".signin", node);
+    p.textContent = signing.user_code
+      ? `Enter the code ${signing.user_code} at ${signing.verification_uri} — waiting…`
+      : "Finish signing in in your browser — waiting…";
+    p.hidden = false;
+  }
+  const expires = $(".expires", node);
+  expires.dataset.at = a.expires_at || "";
+  expires.textContent = until(a.expires_at);
+  if (a.expires_at) expires.title = when(a.expires_at);
+  $(".last-refresh", node).textContent = when(a.last_refresh);
+  $(".next-refresh", node).textContent = a.status === "enabled" || a.status === "stale" ? when(a.next_refresh) : "—";
+
+  const signIn = $('[data-action="sign-in"]', node);
+  const needsSignIn = a.status === "error" || a.status === "signed_out";
+  signIn.textContent = a.status === "signed_out" ? "Sign in" : "Re-login";
+  signIn.hidden = !needsSignIn;
+  signIn.addEventListener("click", () => startSignIn(a.name, false));
+
+  const pause = $('[data-action="pause"]', node);
+  pause.textContent = a.status === "paused" ? "Resume" : "Pause";
+  pause.addEventListener("click", () =>
+    act(() => invoke("set_paused", { account: a.name, paused: a.status !== "paused" })),
+  );
+  const refresh = $('[data-action="refresh"]', node);
+  refresh.hidden = a.status === "signed_out";
+  refresh.addEventListener("click", async () => {
+    refresh.disabled = true;
+    refresh.textContent = "Refreshing…";
+    const report = await act(() => invoke("refresh_now", { account: a.name }));
+    if (report) toast(report.outcome === "ok" ? `${a.name}: refreshed.` : report.message);
+    refresh.disabled = false;
+    refresh.textContent = "Refresh now";
+  });
+  const copy = $('[data-action="copy"]', node);
+  copy.hidden = a.status === "signed_out" || a.status === "error";
+  copy.addEventListener("click", () =>
+    act(() => invoke("copy_token", { account: a.name }), `${a.name}: token copied (cleared from the clipboard in 2 minutes).`),
+  );
+  const details = $('[data-action="details"]', node);
+  const open = state.open.has(a.name);
+  details.setAttribute("aria-expanded", String(open));
+  $(".details", node).hidden = !open;
+  details.addEventListener("click", () => {
+    if (state.open.has(a.name)) state.open.delete(a.name);
+    else state.open.add(a.name);
+    render();
+  });
+  $('[data-action="remove"]', node).addEventListener("click", () => confirmRemove(a.name));
+
+  renderJobs(node, a);
+  $(".job-form", node).addEventListener("submit", (e) => saveJob(e, a.name));
+  return node;
+}
+
+function renderJobs(node, a) {
+  const body = $(".jobs tbody", node);
+  const jobs = a.jobs || [];
+  $(".jobs", node).hidden = jobs.length === 0;
+  $(".no-jobs", node).hidden = jobs.length !== 0;
+  for (const j of jobs) {
+    const tr = el("tr");
+    tr.dataset.job = j.name;
+    const last = j.last_status ? `${j.last_status}${j.last_run ? ` · ${when(j.last_run)}` : ""}` : j.runs ? "no answer" : "not yet";
+    const lastCell = el("td", last, j.last_status && j.last_status < 400 ? "ok" : j.last_status ? "bad" : "");
+    tr.append(
+      el("td", j.name),
+      el("td", every(j.every_s)),
+      lastCell,
+      el("td", j.latency_ms != null ? `${j.latency_ms} ms` : "—"),
+      el("td", j.state === "paused" ? "held (account not ok)" : when(j.next_run)),
+    );
+    const buttons = el("td", undefined, "row-actions");
+    const run = el("button", "Run now");
+    run.type = "button";
+    run.addEventListener("click", () => act(() => invoke("run_job", { name: j.name }), `${j.name}: running.`));
+    const edit = el("button", "Edit");
+    edit.type = "button";
+    edit.addEventListener("click", () => {
+      const f = $(".job-form", node);
+      f.elements.name.value = j.name;
+      f.elements.url.value = j.url || "";
+      f.elements.method.value = j.method || "GET";
+      f.elements.every.value = every(j.every_s);
+      f.elements.url.focus();
+    });
+    const remove = el("button", "Remove", "danger");
+    remove.type = "button";
+    remove.addEventListener("click", () => act(() => invoke("remove_job", { name: j.name })));
+    buttons.append(run, edit, remove);
+    tr.append(buttons);
+    body.append(tr);
   }
 }
 
+async function saveJob(e, account) {
+  e.preventDefault();
+  const f = e.target;
+  const job = {
+    name: f.elements.name.value.trim(),
+    account,
+    url: f.elements.url.value.trim(),
+    method: f.elements.method.value,
+    every: f.elements.every.value.trim(),
+  };
+  if ((await act(() => invoke("save_job", { job }), `${job.name}: saved.`)) !== undefined) f.reset();
+}
+
+// ---------- history ----------
+
+const KINDS = {
+  refreshed: "refreshed",
+  refresh_failed: "failed",
+  job_ran: "job",
+  state_changed: "state",
+  login_started: "state",
+  login_finished: "state",
+};
+
+function describe(ev) {
+  switch (ev.kind) {
+    case "refreshed": return "refreshed";
+    case "refresh_failed": return `refresh failed (${ev.class}: ${ev.code})`;
+    case "job_ran": return `job ${ev.job}: ${ev.status ?? "no answer"}`;
+    case "state_changed": return `${LABELS[ev.from] || ev.from} → ${LABELS[ev.to] || ev.to}`;
+    case "login_started": return "sign-in started";
+    case "login_finished": return ev.message;
+    default: return ev.kind;
+  }
+}
+
+async function loadHistory(account) {
+  const entries = await act(() => invoke("history", { account, hours: 24 }));
+  const node = $(`.card[data-account="${CSS.escape(account)}"]`);
+  if (!entries || !node) return;
+  drawTimeline($(".timeline", node), entries);
+  const list = $(".events", node);
+  list.replaceChildren(
+    ...entries
+      .slice(-200)
+      .reverse()
+      .map((e) => {
+        const li = el("li");
+        li.append(el("time", when(e.at)), document.createTextNode(` ${describe(e.event)}`));
+        return li;
+      }),
+  );
+}
+
+function drawTimeline(box, entries) {
+  const NS = "http://www.w3.org/2000/svg";
+  const W = 720, H = 46, end = Date.now(), start = end - 24 * 3600 * 1000;
+  const svg = document.createElementNS(NS, "svg");
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  svg.setAttribute("preserveAspectRatio", "none");
+  const axis = document.createElementNS(NS, "line");
+  Object.entries({ x1: 0, x2: W, y1: H / 2, y2: H / 2, class: "axis" }).forEach(([k, v]) => axis.setAttribute(k, v));
+  svg.append(axis);
+  for (let h = 0; h <= 24; h += 6) {
+    const t = document.createElementNS(NS, "text");
+    t.setAttribute("x", Math.min(W - 30, (h / 24) * W + 2));
+    t.setAttribute("y", H - 2);
+    t.setAttribute("class", "tick");
+    t.textContent = h === 24 ? "now" : `-${24 - h}h`;
+    svg.append(t);
+  }
+  let counts = { refreshed: 0, failed: 0, jobs: 0, bad: 0 };
+  for (const e of entries) {
+    const at = new Date(e.at).getTime();
+    if (at < start) continue;
+    const kind = KINDS[e.event.kind] || "state";
+    let cls = kind;
+    if (kind === "job") {
+      const ok = e.event.status && e.event.status < 400;
+      cls = ok ? "job-ok" : "job-bad";
+      counts[ok ? "jobs" : "bad"]++;
+    } else if (kind === "refreshed") counts.refreshed++;
+    else if (kind === "failed") counts.failed++;
+    const mark = document.createElementNS(NS, kind === "state" ? "rect" : "circle");
+    const x = ((at - start) / (end - start)) * W;
+    if (kind === "state") {
+      Object.entries({ x: x - 1, y: 4, width: 2, height: H - 16 }).forEach(([k, v]) => mark.setAttribute(k, v));
+    } else {
+      const y = kind === "job" ? H / 2 + 8 : H / 2 - 8;
+      Object.entries({ cx: x, cy: y, r: 3.5 }).forEach(([k, v]) => mark.setAttribute(k, v));
+    }
+    mark.setAttribute("class", cls);
+    const title = document.createElementNS(NS, "title");
+    title.textContent = `${when(e.at)}: ${describe(e.event)}`;
+    mark.append(title);
+    svg.append(mark);
+  }
+  box.setAttribute(
+    "aria-label",
+    `Last 24 hours: ${counts.refreshed} refreshes, ${counts.failed} failed refreshes, ${counts.jobs} good job runs, ${counts.bad} failed job runs.`,
+  );
+  box.replaceChildren(svg);
+}
+
+// ---------- sign-in ----------
+
+async function startSignIn(account, device) {
+  const view = await act(() => invoke("sign_in", { account, device }));
+  if (view) {
+    state.signIn.set(account, view);
+    render();
+  }
+}
+
+// ---------- remove ----------
+
+function confirmRemove(account) {
+  const dialog = $("#confirm-remove");
+  $("#confirm-name").textContent = account;
+  dialog.returnValue = "";
+  dialog.onclose = () => {
+    if (dialog.returnValue === "remove") {
+      act(() => invoke("remove_account", { account }), `${account} removed.`);
+    }
+  };
+  dialog.showModal();
+}
+
+// ---------- add-account wizard ----------
+
+let source = null;
+const PRESET_NAMES = { github: "GitHub", google: "Google", microsoft: "Microsoft", gitlab: "GitLab" };
+
+async function openWizard() {
+  const dialog = $("#wizard");
+  $("#wizard-form").reset();
+  $("#wizard-error").hidden = true;
+  $("#endpoints").textContent = "Pick a provider, or enter your identity provider's address.";
+  source = null;
+  const presets = await act(() => invoke("presets"));
+  const box = $("#presets");
+  box.replaceChildren(
+    ...(presets || []).map((p) => {
+      const b = el("button", PRESET_NAMES[p] || p);
+      b.type = "button";
+      b.dataset.preset = p;
+      b.setAttribute("aria-pressed", "false");
+      b.addEventListener("click", () => pick({ kind: "preset", value: p }, b));
+      return b;
+    }),
+  );
+  dialog.showModal();
+}
+
+async function pick(src, button) {
+  for (const b of document.querySelectorAll("#presets button")) b.setAttribute("aria-pressed", String(b === button));
+  const status = $("#endpoints");
+  status.textContent = src.kind === "issuer" ? `Looking up ${src.value}…` : "";
+  try {
+    const ep = await invoke("discover", { source: src });
+    source = src;
+    status.textContent = `Sign-in: ${ep.authorize_url || "none (device code only)"} · Tokens: ${ep.token_url}${ep.device_url ? " · Device codes: yes" : ""}`;
+    if (!$("#scopes").value) $("#scopes").value = (ep.scopes || []).join(" ");
+    wizardError("");
+  } catch (e) {
+    source = null;
+    status.textContent = "";
+    wizardError(String(e));
+  }
+}
+
+function wizardError(message) {
+  const p = $("#wizard-error");
+  p.textContent = message;
+  p.hidden = !message;
+}
+
+async function addFromWizard(device) {
+  if (!source) return wizardError("Pick a provider first, or look up your issuer.");
+  const name = $("#account-name").value.trim();
+  const split = (v) => v.split(/[\s,]+/).filter(Boolean);
+  const fresh = {
+    name,
+    source,
+    client_id: $("#client-id").value.trim(),
+    scopes: split($("#scopes").value),
+    git_hosts: split($("#git-hosts").value),
+  };
+  try {
+    await invoke("add_account", { new: fresh });
+  } catch (e) {
+    return wizardError(String(e));
+  }
+  $("#wizard").close();
+  await refresh();
+  startSignIn(name, device);
+}
+
+// ---------- settings ----------
+
+async function openSettings() {
+  const s = await act(() => invoke("app_settings"));
+  if (!s) return;
+  $("#autostart").checked = s.autostart;
+  $("#notify-permanent").checked = s.notify_permanent;
+  $("#notify-config").checked = s.notify_config;
+  $("#settings-file").textContent = s.settings_file;
+  $("#log-dir").textContent = s.log_dir;
+  $("#version").textContent = s.version;
+  $("#settings").showModal();
+}
+
+// ---------- wiring ----------
+
+async function refresh() {
+  const status = await act(() => invoke("status"));
+  if (status) {
+    state.status = status;
+    render();
+  }
+}
+
+let pending = false;
+function onEngineEvent(e) {
+  const ev = e.payload || {};
+  if (ev.kind === "login_finished") {
+    state.signIn.delete(ev.account);
+    toast(ev.ok ? `${ev.message}.` : ev.message);
+  }
+  if (ev.kind === "login_started" && ev.device && !state.signIn.has(ev.account)) {
+    state.signIn.set(ev.account, ev.device);
+  }
+  // Bursts of events (a refresh round) redraw once.
+  if (pending) return;
+  pending = true;
+  requestAnimationFrame(() => {
+    pending = false;
+    refresh();
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("#open-wizard").addEventListener("click", openWizard);
+  $("#empty-add").addEventListener("click", openWizard);
+  $("#open-settings").addEventListener("click", openSettings);
+  $("#discover").addEventListener("click", () => {
+    const issuer = $("#issuer").value.trim();
+    if (issuer) pick({ kind: "issuer", value: issuer }, null);
+    else wizardError("Enter the issuer URL first.");
+  });
+  $("#wizard-add").addEventListener("click", () => addFromWizard(false));
+  $("#wizard-add-device").addEventListener("click", () => addFromWizard(true));
+  $("#autostart").addEventListener("change", (e) => act(() => invoke("set_autostart", { on: e.target.checked })));
+  $("#notify-permanent").addEventListener("change", (e) =>
+    act(() => invoke("set_notify", { class: "permanent", on: e.target.checked })),
+  );
+  $("#notify-config").addEventListener("change", (e) =>
+    act(() => invoke("set_notify", { class: "config", on: e.target.checked })),
+  );
+  $("#open-logs").addEventListener("click", () => act(() => invoke("open_log_folder")));
+});
+
 // Ctrl+W (Cmd+W) and Escape close the dashboard like any desktop window; the app stays in the tray
-// and the window is destroyed, not hidden.
+// and the window is destroyed, not hidden. Escape inside a dialog closes only the dialog.
 document.addEventListener("keydown", (e) => {
-  if (e.key === "Escape" || ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "w")) {
+  const inDialog = document.querySelector("dialog[open]");
+  if ((e.key === "Escape" && !inDialog) || ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "w")) {
     e.preventDefault();
     tauri.window.getCurrentWindow().close();
   }
 });
 
+// The countdowns tick while the window is open; the data itself changes only on engine events.
+setInterval(() => {
+  for (const dd of document.querySelectorAll(".expires[data-at]")) {
+    if (dd.dataset.at) dd.textContent = until(dd.dataset.at);
+  }
+}, 1000);
+
 // Event-driven: the engine tells us when something changed; no polling.
-tauri.event.listen("engine-event", refresh);
+tauri.event.listen("engine-event", onEngineEvent);
 refresh();

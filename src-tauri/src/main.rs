@@ -48,7 +48,25 @@ fn main() {
     }
 
     let app = tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![commands::status])
+        .invoke_handler(tauri::generate_handler![
+            commands::status,
+            commands::history,
+            commands::set_paused,
+            commands::refresh_now,
+            commands::sign_in,
+            commands::remove_account,
+            commands::copy_token,
+            commands::presets,
+            commands::discover,
+            commands::add_account,
+            commands::save_job,
+            commands::remove_job,
+            commands::run_job,
+            commands::app_settings,
+            commands::set_autostart,
+            commands::set_notify,
+            commands::open_log_folder
+        ])
         .setup(move |app| {
             let handle = app.handle().clone();
             if let Ok(engine) = &engine {

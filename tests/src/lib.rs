@@ -9,6 +9,7 @@ pub mod desktop;
 pub mod oidc;
 pub mod procstat;
 pub mod sandbox;
+pub mod webdriver;
 
 /// Panics with a clear message unless the test runs inside `tests/session.sh`, so that a test
 /// needing the desktop fails loudly instead of testing nothing.

@@ -18,6 +18,19 @@ impl Default for Sandbox {
     }
 }
 
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        // TOKENTRAY_KEEP_SANDBOX=1 keeps every test's folder (logs, state) for a post-mortem.
+        if std::env::var_os("TOKENTRAY_KEEP_SANDBOX").is_some() {
+            let dir = std::mem::replace(
+                &mut self.dir,
+                tempfile::tempdir().expect("a placeholder temp dir"),
+            );
+            eprintln!("kept the sandbox {}", dir.keep().display());
+        }
+    }
+}
+
 impl Sandbox {
     /// A fresh, empty home.
     pub fn new() -> Sandbox {

@@ -11,8 +11,19 @@ pub struct BrowserError(String);
 
 /// Starts the browser on `url` and returns at once; the browser is reaped in the background.
 pub fn open(url: &str) -> Result<(), BrowserError> {
+    spawn_first(candidates(url))
+}
+
+/// Opens a folder or file with the platform's opener (a file manager for a folder), never
+/// `$BROWSER`.
+pub fn open_path(path: &std::path::Path) -> Result<(), BrowserError> {
+    let target = path.to_string_lossy();
+    spawn_first(platform_openers(&target))
+}
+
+fn spawn_first(commands: Vec<Command>) -> Result<(), BrowserError> {
     let mut tried = Vec::new();
-    for mut cmd in candidates(url) {
+    for mut cmd in commands {
         let program = format!("{:?}", cmd.get_program());
         match cmd
             .stdin(Stdio::null())
@@ -64,6 +75,10 @@ fn candidates(url: &str) -> Vec<Command> {
     if !from_env.is_empty() {
         return from_env;
     }
+    platform_openers(url)
+}
+
+fn platform_openers(url: &str) -> Vec<Command> {
     let mut platform = Vec::new();
     if cfg!(target_os = "macos") {
         let mut c = Command::new("open");

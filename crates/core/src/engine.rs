@@ -82,6 +82,9 @@ pub enum EngineError {
         /// What went wrong and what to do.
         message: String,
     },
+    /// A request that does not make sense (a duplicate name, a missing job); says why.
+    #[error("{0}")]
+    Invalid(String),
     /// An error that several waiters share (a sign-in's outcome).
     #[error("{0}")]
     Shared(Arc<EngineError>),
@@ -114,6 +117,7 @@ impl EngineError {
             EngineError::Login { .. } => "login_failed",
             EngineError::IdentityMismatch { .. } => "identity_mismatch",
             EngineError::Shared(e) => e.code(),
+            EngineError::Invalid(_) => "invalid",
         }
     }
 }
@@ -193,6 +197,8 @@ struct Inner {
     slots: Mutex<HashMap<String, Arc<Slot>>>,
     jobs: Mutex<HashMap<String, JobHandle>>,
     scheduler_started: AtomicBool,
+    /// The runtime the scheduler's tasks run on (set by the first `start_scheduler`).
+    runtime: std::sync::OnceLock<tokio::runtime::Handle>,
     /// The in-memory state has changes the state file lacks (routine refresh timestamps only).
     state_dirty: AtomicBool,
     /// Wakes the state writer when `state_dirty` is set.
@@ -304,6 +310,7 @@ impl Engine {
                 slots: Mutex::new(slots),
                 jobs: Mutex::new(jobs),
                 scheduler_started: AtomicBool::new(false),
+                runtime: std::sync::OnceLock::new(),
                 state_dirty: AtomicBool::new(false),
                 state_written: Notify::new(),
                 vault,
@@ -415,6 +422,8 @@ impl Engine {
                             last_status: rec.last_status,
                             latency_ms: rec.last_latency_ms,
                             next_run: rec.next_run.map(rfc3339),
+                            method: Some(j.spec.method.clone()),
+                            url: Some(j.spec.url.clone()),
                         }
                     })
                     .collect();
@@ -663,10 +672,23 @@ impl Engine {
 
     /// Runs every account's refresh schedule on the current tokio runtime until it stops. Each
     /// account sleeps until its own deadline: nothing wakes when nothing is due.
+    ///
+    /// Later calls (a reload adds accounts) may come from any thread, such as a GUI's main
+    /// thread: the tasks go to the runtime of the first call.
     pub fn start_scheduler(&self) {
+        let rt = match tokio::runtime::Handle::try_current() {
+            Ok(current) => self.inner.runtime.get_or_init(|| current).clone(),
+            Err(_) => match self.inner.runtime.get() {
+                Some(rt) => rt.clone(),
+                None => {
+                    tracing::error!("the scheduler needs a tokio runtime; it was not started");
+                    return;
+                }
+            },
+        };
         if !self.inner.scheduler_started.swap(true, Ordering::SeqCst) {
             let engine = self.clone();
-            tokio::spawn(async move { engine.write_state_behind().await });
+            rt.spawn(async move { engine.write_state_behind().await });
         }
         let slots: Vec<(String, Arc<Slot>)> = lock(&self.inner.slots)
             .iter()
@@ -677,7 +699,7 @@ impl Engine {
                 continue;
             }
             let engine = self.clone();
-            tokio::spawn(async move { engine.schedule_account(name, slot).await });
+            rt.spawn(async move { engine.schedule_account(name, slot).await });
         }
         let jobs: Vec<JobHandle> = lock(&self.inner.jobs).values().cloned().collect();
         for job in jobs {
@@ -685,7 +707,7 @@ impl Engine {
                 continue;
             }
             let engine = self.clone();
-            tokio::spawn(async move { engine.run_job(job).await });
+            rt.spawn(async move { engine.run_job(job).await });
         }
     }
 
@@ -717,7 +739,7 @@ impl Engine {
                 job.wake.notified().await;
                 continue;
             }
-            if held {
+            if held || job.run_now.swap(false, Ordering::SeqCst) {
                 held = false;
                 next = OffsetDateTime::now_utc();
             }
@@ -1280,6 +1302,32 @@ impl Engine {
         }
     }
 
+    /// Runs a job now (a person asked), if its account is enabled; its schedule starts over.
+    pub fn run_job_now(&self, name: &str) -> Result<(), EngineError> {
+        let job = lock(&self.inner.jobs)
+            .get(name)
+            .cloned()
+            .ok_or_else(|| EngineError::Invalid(format!("no job named {name:?}")))?;
+        job.run_now.store(true, Ordering::SeqCst);
+        job.wake.notify_one();
+        Ok(())
+    }
+
+    /// Changes the settings file: reads it fresh (it may have been edited by hand), applies
+    /// `change` (which may refuse with a sentence), checks the result, writes it atomically and
+    /// reloads. A broken file is never overwritten: loading it fails first.
+    pub fn edit_settings(
+        &self,
+        change: impl FnOnce(&mut Settings) -> Result<(), String>,
+    ) -> Result<(), EngineError> {
+        let path = self.inner.paths.settings_file();
+        let mut settings = Settings::load(&path)?;
+        change(&mut settings).map_err(EngineError::Invalid)?;
+        settings.check().map_err(EngineError::Invalid)?;
+        settings.save(&path)?;
+        self.reload()
+    }
+
     /// The account's failure if the person has not been told of this episode yet, marking it
     /// told: the notifier asks, so that each episode is told once, even across restarts.
     pub fn take_notice(&self, name: &str) -> Option<Notice> {
@@ -1455,6 +1503,29 @@ mod tests {
         let vault = Vault::new(Arc::new(crate::vault::MemoryStore::default()));
         let engine = Engine::with_parts(paths, vault, Arc::new(LazyHttp::default())).unwrap();
         (dir, engine)
+    }
+
+    #[test]
+    fn settings_edited_from_a_thread_without_a_runtime_schedule_on_the_engines_runtime() {
+        let (_dir, e) = engine_with(&["a"]);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async { e.start_scheduler() });
+        // A GUI's main thread: no runtime here, and the reload must not panic.
+        e.edit_settings(|s| {
+            let mut b = s.accounts[0].clone();
+            b.name = "b".into();
+            s.accounts.push(b);
+            Ok(())
+        })
+        .unwrap();
+        let names: Vec<String> = e.status().accounts.into_iter().map(|a| a.name).collect();
+        assert_eq!(names, ["a", "b"]);
+        let refused = e.edit_settings(|_| Err("no".into())).unwrap_err();
+        assert_eq!(refused.code(), "invalid");
     }
 
     #[test]

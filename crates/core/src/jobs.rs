@@ -84,6 +84,8 @@ pub struct JobSlot {
     pub jitter: f64,
     /// Set once its task is running.
     pub running: std::sync::atomic::AtomicBool,
+    /// A person asked for a run now ("Run now" in the dashboard).
+    pub run_now: std::sync::atomic::AtomicBool,
 }
 
 impl JobSlot {
@@ -95,6 +97,7 @@ impl JobSlot {
             wake: Notify::new(),
             jitter,
             running: std::sync::atomic::AtomicBool::new(false),
+            run_now: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

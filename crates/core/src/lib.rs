@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod autostart;
 pub mod browser;
+pub mod clipboard;
 pub mod crosslock;
 pub mod engine;
 pub mod events;

@@ -49,7 +49,7 @@ async fn run(engine: Engine, shown: Shown, rt: tokio::runtime::Handle) {
                 account,
                 device: Some(code),
             }) => {
-                let copied = copy_to_clipboard(
+                let copied = crate::clipboard::copy(
                     &code.user_code,
                     std::time::Duration::from_secs(code.expires_in_s.min(30 * 60)),
                 );
@@ -104,6 +104,17 @@ fn check(engine: &Engine, shown: &Shown, rt: &tokio::runtime::Handle, account: &
     let Some(notice) = engine.take_notice(account) else {
         return;
     };
+    let wanted = engine.settings().notifications;
+    let enabled = if notice.class == "config" {
+        wanted.config
+    } else {
+        wanted.permanent
+    };
+    if !enabled {
+        // Told in the tray and the dashboard only, as the settings ask.
+        tracing::info!(account = %notice.account, class = %notice.class, "notification turned off in the settings");
+        return;
+    }
     let (summary, body, kind) = describe(engine, &notice);
     let on_action = {
         let engine = engine.clone();
@@ -219,38 +230,6 @@ fn show(
         });
     if let Err(e) = spawned {
         tracing::warn!("cannot show a notification: {e}");
-    }
-}
-
-/// Puts `text` on the clipboard for at most `keep` (on X11 and Wayland the clipboard is served by
-/// its owner, so a thread owns it until something else is copied or `keep` ends). Returns
-/// whether it worked; a machine without a clipboard (a server) is not an error.
-fn copy_to_clipboard(text: &str, keep: std::time::Duration) -> bool {
-    let mut clipboard = match arboard::Clipboard::new() {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::info!("no clipboard to copy the device code to ({e})");
-            return false;
-        }
-    };
-    #[cfg(all(unix, not(target_os = "macos")))]
-    {
-        let text = text.to_owned();
-        let spawned = std::thread::Builder::new()
-            .name("tokentray-clipboard".into())
-            .spawn(move || {
-                use arboard::SetExtLinux;
-                let until = std::time::Instant::now() + keep;
-                if let Err(e) = clipboard.set().wait_until(until).text(text) {
-                    tracing::info!("cannot copy the device code ({e})");
-                }
-            });
-        spawned.is_ok()
-    }
-    #[cfg(not(all(unix, not(target_os = "macos"))))]
-    {
-        let _ = keep;
-        clipboard.set_text(text).is_ok()
     }
 }
 

@@ -12,6 +12,9 @@ use crate::oauth::classify::ClassOverrides;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// Which failures get a desktop notification (`[notifications]`).
+    #[serde(default, skip_serializing_if = "Notifications::is_default")]
+    pub notifications: Notifications,
     /// OAuth providers by name (`[provider.NAME]`).
     #[serde(
         default,
@@ -25,6 +28,37 @@ pub struct Settings {
     /// Warm-up jobs (`[[job]]`).
     #[serde(default, rename = "job", skip_serializing_if = "Vec::is_empty")]
     pub jobs: Vec<JobSettings>,
+}
+
+/// Which failures are told with a desktop notification. Transient trouble never is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notifications {
+    /// A sign-in died (re-login needed).
+    #[serde(default = "yes")]
+    pub permanent: bool,
+    /// A provider's settings are wrong.
+    #[serde(default = "yes")]
+    pub config: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Notifications {
+    fn default() -> Notifications {
+        Notifications {
+            permanent: true,
+            config: true,
+        }
+    }
+}
+
+impl Notifications {
+    fn is_default(&self) -> bool {
+        *self == Notifications::default()
+    }
 }
 
 /// An OAuth provider: where its endpoints are and which client Tokentray signs in as.
@@ -224,8 +258,8 @@ impl Settings {
     }
 
     /// Whether the parts refer to each other correctly: unique names, known providers and
-    /// accounts, readable intervals.
-    fn check(&self) -> Result<(), String> {
+    /// accounts, readable intervals. Says what is wrong.
+    pub fn check(&self) -> Result<(), String> {
         let mut seen = std::collections::BTreeSet::new();
         for a in &self.accounts {
             if !seen.insert(a.name.as_str()) {

@@ -75,6 +75,12 @@ pub struct JobStatus {
     /// When it runs next (none while its account is not enabled).
     #[serde(default)]
     pub next_run: Option<String>,
+    /// Its HTTP method.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Its URL (the settings hold it; no secret: headers are not shown).
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 #[cfg(test)]

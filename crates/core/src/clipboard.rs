@@ -1,0 +1,34 @@
+//! The clipboard, for a device sign-in's code and the dashboard's "Copy token" (which copies
+//! from the Rust side, so the token never enters the page).
+
+/// Puts `text` on the clipboard for at most `keep` (on X11 and Wayland the clipboard is served by
+/// its owner, so a thread owns it until something else is copied or `keep` ends). Returns
+/// whether it worked; a machine without a clipboard (a server) is not an error.
+pub fn copy(text: &str, keep: std::time::Duration) -> bool {
+    let mut clipboard = match arboard::Clipboard::new() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::info!("no clipboard to copy to ({e})");
+            return false;
+        }
+    };
+    #[cfg(all(unix, not(target_os = "macos")))]
+    {
+        let text = text.to_owned();
+        let spawned = std::thread::Builder::new()
+            .name("tokentray-clipboard".into())
+            .spawn(move || {
+                use arboard::SetExtLinux;
+                let until = std::time::Instant::now() + keep;
+                if let Err(e) = clipboard.set().wait_until(until).text(text) {
+                    tracing::info!("cannot copy to the clipboard ({e})");
+                }
+            });
+        spawned.is_ok()
+    }
+    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    {
+        let _ = keep;
+        clipboard.set_text(text).is_ok()
+    }
+}

@@ -1,0 +1,145 @@
+//! The dashboard in the real webview (WebKitWebDriver through `tauri-driver`, under Xvfb),
+//! against the real OAuth server: the add-account wizard, sign-in with the scripted user, a dead
+//! grant shown with its Re-login button, the re-login, history, and every IPC command's answer
+//! searched for tokens. Screenshots of each screen land in `target/screenshots/dashboard/`.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tokentray_tests::desktop::Desktop;
+use tokentray_tests::oidc::OidcServer;
+use tokentray_tests::webdriver::Dashboard;
+use tokentray_tests::{bins, require_session, sandbox::Sandbox};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn card_status_is(account: &str, status: &str) -> String {
+    format!(
+        "const c = document.querySelector('.card[data-account=\"{account}\"]'); \
+         return !!c && c.dataset.status === '{status}';"
+    )
+}
+
+#[test]
+fn the_wizard_signs_in_and_a_dead_grant_is_fixed_with_one_click() {
+    require_session();
+    let server = OidcServer::start();
+    // A bus of its own: this app's notifications and tray stay out of other tests' way.
+    let desktop = Desktop::start();
+    let mut s = Sandbox::new();
+    s.set_env("DBUS_SESSION_BUS_ADDRESS", desktop.address());
+    s.use_scripted_user("alice");
+    let shots = bins::repo_root().join("target/screenshots/dashboard");
+    let dash = Dashboard::start(&s, &bins::app(), &shots);
+
+    dash.wait_for("#empty", WAIT);
+    dash.screenshot("1-no-accounts");
+
+    // The wizard: discovery from the issuer, then the account.
+    dash.click("#open-wizard");
+    dash.type_into("#issuer", server.issuer());
+    dash.click("#discover");
+    dash.wait_until(
+        "the discovered endpoints",
+        "return document.querySelector('#endpoints').textContent.includes('Tokens:');",
+        WAIT,
+    );
+    dash.type_into("#account-name", "work");
+    dash.type_into("#client-id", "tokentray");
+    dash.type_into("#scopes", "openid offline_access api");
+    dash.screenshot("2-add-account");
+    dash.click("#wizard-add");
+    // The app opened the browser: the scripted user signs in.
+    dash.wait_until(
+        "the account enabled",
+        &card_status_is("work", "enabled"),
+        WAIT,
+    );
+    dash.screenshot("3-signed-in");
+
+    // The grant dies at the provider; "Refresh now" finds out.
+    server.revoke("alice");
+    dash.click(".card[data-account='work'] [data-action='refresh']");
+    dash.wait_until(
+        "the account in error",
+        &card_status_is("work", "error"),
+        WAIT,
+    );
+    let problem = dash.text(".card[data-account='work'] .problem");
+    assert!(problem.contains("re-login"), "{problem}");
+    assert_eq!(
+        dash.text(".card[data-account='work'] [data-action='sign-in']"),
+        "Re-login"
+    );
+    dash.screenshot("4-needs-re-login");
+
+    dash.click(".card[data-account='work'] [data-action='sign-in']");
+    dash.wait_until(
+        "the account enabled again",
+        &card_status_is("work", "enabled"),
+        WAIT,
+    );
+    let token = s.cli(&["token", "work"]);
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+    assert_eq!(server.whoami(&token), (200, "alice".into()));
+
+    // History: the timeline shows the refreshes and state changes.
+    dash.click(".card[data-account='work'] [data-action='details']");
+    dash.wait_for(".card[data-account='work'] .timeline svg circle", WAIT);
+    dash.screenshot("5-history");
+    let runs = s.scripted_user_runs();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+
+    // Every command the page may call, with real arguments: no answer holds a token.
+    let issuer = server.issuer().to_owned();
+    let calls = [
+        ("status", json!({})),
+        ("history", json!({"account": "work", "hours": 24})),
+        ("presets", json!({})),
+        (
+            "discover",
+            json!({"source": {"kind": "issuer", "value": issuer}}),
+        ),
+        ("refresh_now", json!({"account": "work"})),
+        ("copy_token", json!({"account": "work"})),
+        ("app_settings", json!({})),
+        ("set_paused", json!({"account": "work", "paused": true})),
+        ("set_paused", json!({"account": "work", "paused": false})),
+        (
+            "save_job",
+            json!({"job": {"name": "ping", "account": "work",
+            "url": format!("{issuer}/api/whoami"), "method": "GET", "every": "1h"}}),
+        ),
+        ("run_job", json!({"name": "ping"})),
+        ("remove_job", json!({"name": "ping"})),
+        ("set_notify", json!({"class": "config", "on": true})),
+    ];
+    let mut answers = Vec::new();
+    for (cmd, args) in calls {
+        let answer = dash.run_async(
+            "const done = arguments[2];
+             window.__TAURI__.core.invoke(arguments[0], arguments[1])
+               .then((v) => done(JSON.stringify(v) ?? 'null'), (e) => done('error: ' + e));",
+            vec![json!(cmd), args],
+        );
+        let answer = answer.as_str().unwrap_or_default().to_owned();
+        assert!(!answer.starts_with("error"), "{cmd}: {answer}");
+        answers.push(answer);
+    }
+    let text = answers.join("\n");
+    assert!(text.contains("\"status\""), "{text}");
+    for t in server.issued_tokens() {
+        assert!(!text.contains(&t), "an IPC answer held a token: {text}");
+    }
+    // "Copy token" put the current token on the clipboard, from the Rust side.
+    let current = String::from_utf8_lossy(&s.cli(&["token", "work"]).stdout)
+        .trim()
+        .to_owned();
+    let pasted = std::process::Command::new("xclip")
+        .args(["-o", "-selection", "clipboard"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&pasted.stdout), current);
+    drop(dash);
+    s.assert_no_secrets(&server, &[]);
+}
