@@ -148,7 +148,7 @@ impl Dashboard {
         let deadline = Instant::now() + within;
         loop {
             let found = self.try_run(
-                "const e = document.querySelector(arguments[0]); return !!(e && e.offsetParent !== null);",
+                "const e = document.querySelector(arguments[0]); return !!(e && e.getClientRects().length > 0);",
                 vec![json!(css)],
             );
             if found == Some(json!(true)) {

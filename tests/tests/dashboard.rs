@@ -140,6 +140,36 @@ fn the_wizard_signs_in_and_a_dead_grant_is_fixed_with_one_click() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&pasted.stdout), current);
+
+    // Readable at 200% zoom: the layout reflows instead of scrolling sideways.
+    dash.run(
+        "document.documentElement.style.zoom = '200%'; return true;",
+        vec![],
+    );
+    dash.wait_until(
+        "no sideways scrolling at 200%",
+        "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+        WAIT,
+    );
+    dash.screenshot("6-zoom-200");
+    dash.run(
+        "document.documentElement.style.zoom = ''; return true;",
+        vec![],
+    );
+
+    // Remove asks first; "Keep it" keeps it, "Remove" removes it and its secrets.
+    dash.click(".card[data-account='work'] [data-action='remove']");
+    dash.wait_for("#confirm-remove[open]", WAIT);
+    dash.screenshot("7-confirm-remove");
+    dash.click("#confirm-remove button[value='cancel']");
+    dash.click(".card[data-account='work'] [data-action='remove']");
+    dash.click("#confirm-yes");
+    dash.wait_for("#empty", WAIT);
+    let out = s.cli(&["status", "--json"]);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["accounts"],
+        json!([])
+    );
     drop(dash);
     s.assert_no_secrets(&server, &[]);
 }
