@@ -92,8 +92,10 @@ endef
 
 ## bench: benchmarks that print figures (docs/performance.md records them); no asserts
 bench: test-deps build-release
+	$(CARGO) build --release --locked -p bare-tray
 	$(CARGO) bench --locked -p tokentray-tests --bench scheduler
 	tests/session.sh $(CARGO) bench --locked -p tokentray-tests --bench cli
+	tests/session.sh $(CARGO) bench --locked -p tokentray-tests --bench idle
 
 ## screenshots: the tray menu and the dashboard under Xvfb, for the README (docs/images/)
 screenshots: test-deps build-tests

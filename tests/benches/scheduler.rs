@@ -61,6 +61,7 @@ fn main() {
     for n in sizes {
         run(n, &token_url);
     }
+    round_trip(&token_url);
     let _ = server.kill();
     let _ = server.wait();
 }
@@ -191,6 +192,93 @@ fn run(n: usize, token_url: &str) {
         cpu.as_secs_f64() * 1e6 / lateness.len().max(1) as f64,
         rss_after.saturating_sub(rss_before) as f64 / n as f64,
     );
+    drop(engine);
+    rt.shutdown_timeout(Duration::from_secs(1));
+}
+
+/// One refresh through the engine (single flight, lock, keychain write, state) against a bare
+/// HTTP POST of the same form to the same endpoint with the same client: medians of 300 each.
+fn round_trip(token_url: &str) {
+    use tokentray_core::http::{Http, HttpRequest};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let paths = Paths::under(dir.path());
+    let mut settings = Settings::default();
+    settings.providers.insert(
+        "local".into(),
+        ProviderSettings {
+            token_url: token_url.to_owned(),
+            client_id: "bench".into(),
+            ..ProviderSettings::default()
+        },
+    );
+    settings.accounts.push(AccountSettings {
+        name: "one".into(),
+        provider: "local".into(),
+        git_hosts: vec![],
+        git_username: None,
+    });
+    std::fs::create_dir_all(&paths.config_dir).expect("config dir");
+    settings.save(&paths.settings_file()).expect("settings");
+    let vault = Vault::new(Arc::new(MemoryStore::default()));
+    let now = OffsetDateTime::now_utc();
+    vault
+        .save_tokens(
+            "one",
+            &TokenSet {
+                access_token: Secret::new("a"),
+                refresh_token: Some(Secret::new("r")),
+                id_token: None,
+                expires_at: Some(now + time::Duration::seconds(LIFETIME_S)),
+                obtained_at: now,
+                scopes: vec![],
+            },
+        )
+        .expect("memory vault");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let http = Arc::new(LazyHttp::default());
+    let engine = Engine::with_parts(paths, vault, http.clone()).expect("engine");
+    let (engine_ms, bare_ms) = rt.block_on(async {
+        engine.start_scheduler();
+        let mut engine_ms = Vec::new();
+        let mut bare_ms = Vec::new();
+        for i in 0..320 {
+            let t = Instant::now();
+            engine.refresh("one").await.expect("refresh");
+            let e = t.elapsed().as_secs_f64() * 1000.0;
+            let t = Instant::now();
+            let answer = http
+                .send(HttpRequest {
+                    method: "POST".into(),
+                    url: token_url.to_owned(),
+                    headers: vec![(
+                        "content-type".into(),
+                        "application/x-www-form-urlencoded".into(),
+                    )],
+                    body: b"grant_type=refresh_token&refresh_token=R1&client_id=bench".to_vec(),
+                })
+                .await
+                .expect("bare POST");
+            assert_eq!(answer.status, 200);
+            let b = t.elapsed().as_secs_f64() * 1000.0;
+            // The first few warm the connection pool and the allocator.
+            if i >= 20 {
+                engine_ms.push(e);
+                bare_ms.push(b);
+            }
+        }
+        (engine_ms, bare_ms)
+    });
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (e, b) = (median(engine_ms), median(bare_ms));
+    println!();
+    println!("refresh round trip, median of 300 (ms): through the engine {e:.3}, bare HTTP POST {b:.3}, ratio {:.2}x", e / b);
     drop(engine);
     rt.shutdown_timeout(Duration::from_secs(1));
 }

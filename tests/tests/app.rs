@@ -60,9 +60,17 @@ fn tray_app_stays_up_idles_quietly_and_a_second_launch_hands_over() {
     );
 }
 
-fn dashboard_windows() -> Vec<String> {
+/// The visible dashboard windows of process `pid` (other tests may show their own).
+fn dashboard_windows(pid: u32) -> Vec<String> {
     let out = std::process::Command::new("xdotool")
-        .args(["search", "--onlyvisible", "--name", "^Tokentray$"])
+        .args([
+            "search",
+            "--onlyvisible",
+            "--pid",
+            &pid.to_string(),
+            "--name",
+            "^Tokentray$",
+        ])
         .output()
         .expect("run xdotool (make test-deps installs it)");
     String::from_utf8_lossy(&out.stdout)
@@ -85,26 +93,27 @@ fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
 #[test]
 fn dashboard_opens_on_a_second_launch_and_is_destroyed_when_closed() {
     require_session();
-    // One X display is shared by the tests; this is the only test that opens a window.
+    // One X display is shared by the tests: only this app's windows count.
     let s = Sandbox::new();
     let mut app = s.spawn(bins::app(), &["--minimized"], "app.log");
+    let pid = app.pid();
     s.wait_for_engine(Duration::from_secs(60));
     assert!(
-        dashboard_windows().is_empty(),
+        dashboard_windows(pid).is_empty(),
         "--minimized must not open a window"
     );
 
     // `tokentray run` without --minimized asks the running app for its dashboard.
     assert!(s.cli(&["run"]).status.success());
     wait_for("the dashboard window", Duration::from_secs(30), || {
-        dashboard_windows().len() == 1
+        dashboard_windows(pid).len() == 1
     });
 
     // Close it like a person would (Ctrl+W); the window goes away, the tray app stays. The page
     // may still be loading its script when the first key arrives, so try a few times.
     let mut closed = false;
     for _ in 0..10 {
-        let Some(window) = dashboard_windows().first().cloned() else {
+        let Some(window) = dashboard_windows(pid).first().cloned() else {
             closed = true;
             break;
         };
@@ -120,7 +129,7 @@ fn dashboard_opens_on_a_second_launch_and_is_destroyed_when_closed() {
         std::thread::sleep(Duration::from_secs(2));
     }
     assert!(
-        closed || dashboard_windows().is_empty(),
+        closed || dashboard_windows(pid).is_empty(),
         "Ctrl+W did not close the dashboard"
     );
     std::thread::sleep(Duration::from_secs(2));
@@ -133,6 +142,6 @@ fn dashboard_opens_on_a_second_launch_and_is_destroyed_when_closed() {
     // And it opens again.
     assert!(s.cli(&["run"]).status.success());
     wait_for("the dashboard to reopen", Duration::from_secs(30), || {
-        dashboard_windows().len() == 1
+        dashboard_windows(pid).len() == 1
     });
 }
