@@ -280,21 +280,7 @@ fn tree_wakeups(pid: u32, window: Duration) -> f64 {
 }
 
 fn windows_of(pid: u32) -> Vec<String> {
-    let out = Command::new("xdotool")
-        .args([
-            "search",
-            "--onlyvisible",
-            "--pid",
-            &pid.to_string(),
-            "--name",
-            "^Tokentray$",
-        ])
-        .output()
-        .expect("xdotool");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    tokentray_tests::desktop::visible_windows(pid, "Tokentray")
 }
 
 fn wait_for_window(pid: u32) -> String {

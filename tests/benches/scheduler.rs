@@ -69,15 +69,7 @@ fn main() {
 fn run(n: usize, token_url: &str) {
     let dir = tempfile::tempdir().expect("temp dir");
     let paths = Paths::under(dir.path());
-    let mut settings = Settings::default();
-    settings.providers.insert(
-        "local".into(),
-        ProviderSettings {
-            token_url: token_url.to_owned(),
-            client_id: "bench".into(),
-            ..ProviderSettings::default()
-        },
-    );
+    let mut settings = local_provider(token_url);
     let vault = Vault::new(Arc::new(MemoryStore::default()));
     let now = OffsetDateTime::now_utc();
     let mut state = StateFile::default();
@@ -202,15 +194,7 @@ fn round_trip(token_url: &str) {
     use tokentray_core::http::{Http, HttpRequest};
     let dir = tempfile::tempdir().expect("temp dir");
     let paths = Paths::under(dir.path());
-    let mut settings = Settings::default();
-    settings.providers.insert(
-        "local".into(),
-        ProviderSettings {
-            token_url: token_url.to_owned(),
-            client_id: "bench".into(),
-            ..ProviderSettings::default()
-        },
-    );
+    let mut settings = local_provider(token_url);
     settings.accounts.push(AccountSettings {
         name: "one".into(),
         provider: "local".into(),
@@ -281,6 +265,20 @@ fn round_trip(token_url: &str) {
     println!("refresh round trip, median of 300 (ms): through the engine {e:.3}, bare HTTP POST {b:.3}, ratio {:.2}x", e / b);
     drop(engine);
     rt.shutdown_timeout(Duration::from_secs(1));
+}
+
+/// Settings with one provider, `local`, for the benchmark's token endpoint.
+fn local_provider(token_url: &str) -> Settings {
+    let mut settings = Settings::default();
+    settings.providers.insert(
+        "local".into(),
+        ProviderSettings {
+            token_url: token_url.to_owned(),
+            client_id: "bench".into(),
+            ..ProviderSettings::default()
+        },
+    );
+    settings
 }
 
 /// User + system CPU time of this process.

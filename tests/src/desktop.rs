@@ -180,3 +180,23 @@ impl Drop for Desktop {
         let _ = self.bus.wait();
     }
 }
+
+/// The visible X windows of process `pid` titled exactly `title` (tests share one display, so
+/// each looks only at its own process's windows).
+pub fn visible_windows(pid: u32, title: &str) -> Vec<String> {
+    let out = Command::new("xdotool")
+        .args([
+            "search",
+            "--onlyvisible",
+            "--pid",
+            &pid.to_string(),
+            "--name",
+        ])
+        .arg(format!("^{title}$"))
+        .output()
+        .expect("run xdotool (make test-deps installs it)");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}

@@ -241,6 +241,20 @@ impl Sandbox {
         cmd
     }
 
+    /// One account's entry in `tokentray status --json`.
+    pub fn account_status(&self, account: &str) -> serde_json::Value {
+        let out = self.cli(&["status", "--json"]);
+        assert!(out.status.success(), "{}", crate::output_text(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status JSON");
+        v["accounts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| a["name"] == account)
+            .cloned()
+            .unwrap_or_else(|| panic!("{account} not in {v}"))
+    }
+
     /// Runs the CLI with `args` to completion.
     pub fn cli(&self, args: &[&str]) -> Output {
         self.command(crate::bins::cli())

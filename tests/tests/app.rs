@@ -62,21 +62,7 @@ fn tray_app_stays_up_idles_quietly_and_a_second_launch_hands_over() {
 
 /// The visible dashboard windows of process `pid` (other tests may show their own).
 fn dashboard_windows(pid: u32) -> Vec<String> {
-    let out = std::process::Command::new("xdotool")
-        .args([
-            "search",
-            "--onlyvisible",
-            "--pid",
-            &pid.to_string(),
-            "--name",
-            "^Tokentray$",
-        ])
-        .output()
-        .expect("run xdotool (make test-deps installs it)");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    tokentray_tests::desktop::visible_windows(pid, "Tokentray")
 }
 
 fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) {

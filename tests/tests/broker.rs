@@ -7,15 +7,7 @@ use std::process::{Output, Stdio};
 
 use serde_json::Value;
 use tokentray_tests::oidc::OidcServer;
-use tokentray_tests::{bins, require_session, sandbox::Sandbox};
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use tokentray_tests::{bins, output_text as text, require_session, sandbox::Sandbox};
 
 /// An account `work` signed in as alice that answers git for `git.example.test`.
 fn git_account(server: &OidcServer) -> Sandbox {

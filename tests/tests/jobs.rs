@@ -5,33 +5,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokentray_tests::oidc::OidcServer;
-use tokentray_tests::{bins, require_session, sandbox::Sandbox};
-
-fn account(s: &Sandbox, name: &str) -> Value {
-    let out = s.cli(&["status", "--json"]);
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["accounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["name"] == name)
-        .cloned()
-        .unwrap()
-}
+use tokentray_tests::{bins, require_session, sandbox::Sandbox, wait_until};
 
 fn hits(server: &OidcServer, sub: &str) -> u64 {
     server.stats()["whoami_hits"][sub].as_u64().unwrap_or(0)
-}
-
-fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if done() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("timed out after {within:?} waiting for {what}");
 }
 
 fn add_job(s: &Sandbox, server: &OidcServer, account: &str) {
@@ -66,7 +43,7 @@ fn a_rejected_token_means_stale_one_refresh_one_retry() {
     wait_until("the job's first runs", Duration::from_secs(20), || {
         hits(&server, "hana") >= 2
     });
-    let job = &account(&s, "hana")["jobs"][0];
+    let job = &s.account_status("hana")["jobs"][0];
     assert_eq!(job["last_status"], 200, "{job}");
     assert_eq!(job["state"], "running");
 
@@ -93,7 +70,7 @@ fn a_rejected_token_means_stale_one_refresh_one_retry() {
         refreshes + 1,
         "one refresh for the rejection"
     );
-    let st = account(&s, "hana");
+    let st = s.account_status("hana");
     assert_eq!(st["status"], "enabled", "{st}");
     assert!(
         engine.output().contains("marking the account stale"),
@@ -122,9 +99,9 @@ fn jobs_stop_while_the_account_is_in_error_and_resume_after_a_new_sign_in() {
 
     server.revoke("ivan");
     wait_until("the account in error", Duration::from_secs(20), || {
-        account(&s, "ivan")["status"] == "error"
+        s.account_status("ivan")["status"] == "error"
     });
-    let st = account(&s, "ivan");
+    let st = s.account_status("ivan");
     assert_eq!(st["last_error"]["class"], "permanent", "{st}");
     assert_eq!(st["jobs"][0]["state"], "paused");
     let requests = server.stats()["token_requests"].as_u64().unwrap();
@@ -153,7 +130,7 @@ fn jobs_stop_while_the_account_is_in_error_and_resume_after_a_new_sign_in() {
     wait_until("the job to run again", Duration::from_secs(5), || {
         hits(&server, "ivan") > before
     });
-    assert_eq!(account(&s, "ivan")["status"], "enabled");
+    assert_eq!(s.account_status("ivan")["status"], "enabled");
     engine.terminate();
     s.assert_no_secrets(&server, &[&engine.output()]);
 }

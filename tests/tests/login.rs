@@ -5,44 +5,11 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serde_json::Value;
 use tokentray_tests::desktop::Desktop;
 use tokentray_tests::oidc::{scripted_user, OidcServer};
-use tokentray_tests::{bins, require_session, sandbox::Sandbox};
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn status_of(s: &Sandbox, account: &str) -> Value {
-    let out = s.cli(&["status", "--json"]);
-    assert!(out.status.success(), "{}", text(&out));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["accounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["name"] == account)
-        .cloned()
-        .unwrap_or_else(|| panic!("{account} not in {v}"))
-}
-
-fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if done() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    panic!("timed out after {within:?} waiting for {what}");
-}
+use tokentray_tests::{bins, output_text as text, require_session, sandbox::Sandbox, wait_until};
 
 /// The `sub` the server sees for the account's current token.
 fn whoami(s: &Sandbox, server: &OidcServer, account: &str) -> (u16, String) {
@@ -110,7 +77,7 @@ fn login_in_the_browser_signs_in_and_a_different_user_is_refused() {
         "{}",
         text(&out)
     );
-    assert_eq!(status_of(&s, "work")["status"], "enabled");
+    assert_eq!(s.account_status("work")["status"], "enabled");
     assert_eq!(whoami(&s, &server, "work"), (200, "alice".into()));
 
     // The person signs in as someone else: refused, and the account keeps alice's tokens.
@@ -124,7 +91,7 @@ fn login_in_the_browser_signs_in_and_a_different_user_is_refused() {
             && said.contains("nothing was changed"),
         "{said}"
     );
-    assert_eq!(status_of(&s, "work")["status"], "enabled");
+    assert_eq!(s.account_status("work")["status"], "enabled");
     assert_eq!(whoami(&s, &server, "work"), (200, "alice".into()));
     let runs = s.scripted_user_runs();
     assert_eq!(runs.len(), 2, "{runs:?}");
@@ -133,7 +100,7 @@ fn login_in_the_browser_signs_in_and_a_different_user_is_refused() {
     // Logout revokes and deletes; the account stays, signed out.
     let out = s.cli(&["logout", "work"]);
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(status_of(&s, "work")["status"], "signed_out");
+    assert_eq!(s.account_status("work")["status"], "signed_out");
     s.assert_no_secrets(&server, &[]);
 }
 
@@ -168,7 +135,7 @@ fn a_forged_callback_is_refused_and_the_real_one_completes() {
     assert!(user.status.success(), "{}", text(&user));
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(status_of(&s, "work")["status"], "enabled");
+    assert_eq!(s.account_status("work")["status"], "enabled");
     assert_eq!(whoami(&s, &server, "work"), (200, "alice".into()));
     s.assert_no_secrets(&server, &[]);
 }
@@ -234,7 +201,7 @@ fn a_dead_grant_notifies_once_and_its_action_signs_in_again_and_jobs_resume() {
     server.revoke("alice");
     let out = s.cli(&["refresh", "work", "--json"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    let st = status_of(&s, "work");
+    let st = s.account_status("work");
     assert_eq!(st["status"], "error", "{st}");
     assert_eq!(st["last_error"]["class"], "permanent", "{st}");
 
@@ -256,7 +223,7 @@ fn a_dead_grant_notifies_once_and_its_action_signs_in_again_and_jobs_resume() {
     wait_until(
         "the account to be enabled again",
         Duration::from_secs(30),
-        || status_of(&s, "work")["status"] == "enabled",
+        || s.account_status("work")["status"] == "enabled",
     );
     wait_until("the job to run again", Duration::from_secs(20), || {
         hits() > before
@@ -287,7 +254,7 @@ fn a_config_failure_notifies_once_naming_the_setting_to_fix() {
     }));
     let out = s.cli(&["refresh", "ci", "--json"]);
     assert_eq!(out.status.code(), Some(5), "{}", text(&out));
-    assert_eq!(status_of(&s, "ci")["last_error"]["class"], "config");
+    assert_eq!(s.account_status("ci")["last_error"]["class"], "config");
     wait_until("the notification", Duration::from_secs(10), || {
         !desktop.notifications_about("ci").is_empty()
     });
@@ -319,7 +286,7 @@ fn a_sign_in_cancelled_at_the_provider_says_so_and_changes_nothing() {
     let out = s.cli(&["login", "work"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("cancelled"), "{}", text(&out));
-    assert_eq!(status_of(&s, "work")["status"], "signed_out");
+    assert_eq!(s.account_status("work")["status"], "signed_out");
 }
 
 #[test]
@@ -353,7 +320,7 @@ fn a_device_sign_in_through_the_engine_shows_and_copies_the_code() {
     assert!(user.status.success(), "{}", text(&user));
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(status_of(&s, "box")["status"], "enabled");
+    assert_eq!(s.account_status("box")["status"], "enabled");
     engine.terminate();
     s.assert_no_secrets(&server, &[&engine.output(), &code]);
 }

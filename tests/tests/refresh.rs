@@ -8,42 +8,10 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tokentray_tests::desktop::Desktop;
 use tokentray_tests::oidc::{OidcServer, Options};
-use tokentray_tests::{bins, require_session, sandbox::Sandbox};
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn status_of(s: &Sandbox, account: &str) -> Value {
-    let out = s.cli(&["status", "--json"]);
-    assert!(out.status.success(), "{}", text(&out));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["accounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["name"] == account)
-        .cloned()
-        .unwrap_or_else(|| panic!("{account} not in {v}"))
-}
+use tokentray_tests::{bins, output_text as text, require_session, sandbox::Sandbox, wait_until};
 
 fn token(s: &Sandbox, account: &str) -> Output {
     s.cli(&["token", account])
-}
-
-fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if done() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    panic!("timed out after {within:?} waiting for {what}");
 }
 
 #[test]
@@ -84,7 +52,7 @@ fn rotation_over_many_cycles_keeps_one_working_grant() {
     assert!(out.status.success(), "{}", text(&out));
     let t = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     assert_eq!(server.whoami(&t), (200, "alice".into()));
-    assert_eq!(status_of(&s, "alice")["status"], "enabled");
+    assert_eq!(s.account_status("alice")["status"], "enabled");
     outputs.push(text(&out));
     let refs: Vec<&str> = outputs.iter().map(String::as_str).collect();
     s.assert_no_secrets(&server, &refs[..refs.len() - 1]);
@@ -105,7 +73,7 @@ fn a_revoked_grant_is_a_permanent_error_that_survives_a_restart_and_stops_networ
     assert_eq!(report["code"], "invalid_grant");
     assert_eq!(report["status"], "error");
 
-    let st = status_of(&s, "bob");
+    let st = s.account_status("bob");
     assert_eq!(st["status"], "error");
     assert_eq!(st["last_error"]["class"], "permanent");
     assert_eq!(st["last_error"]["code"], "invalid_grant");
@@ -129,7 +97,7 @@ fn a_revoked_grant_is_a_permanent_error_that_survives_a_restart_and_stops_networ
         before,
         "no request after the error"
     );
-    assert_eq!(status_of(&s, "bob")["status"], "error");
+    assert_eq!(s.account_status("bob")["status"], "error");
     engine.terminate();
     s.assert_no_secrets(&server, &[&text(&out), &engine.output()]);
 }
@@ -153,7 +121,7 @@ fn a_window_of_503s_is_transient_and_the_engine_recovers_on_its_own() {
     let started = Instant::now();
     let mut saw_transient = false;
     while started.elapsed() < Duration::from_secs(20) {
-        let st = status_of(&s, "carol");
+        let st = s.account_status("carol");
         assert_ne!(
             st["status"], "error",
             "a 503 window must never be an error: {st}"
@@ -168,7 +136,7 @@ fn a_window_of_503s_is_transient_and_the_engine_recovers_on_its_own() {
         "recovery after the window",
         Duration::from_secs(120),
         || {
-            let st = status_of(&s, "carol");
+            let st = s.account_status("carol");
             st["status"] == "enabled" && st["last_error"].is_null()
         },
     );
@@ -271,7 +239,7 @@ fn processes_racing_without_an_engine_share_one_refresh() {
         1,
         "one refresh, no refresh_token_reused"
     );
-    assert_eq!(status_of(&s, "erin")["status"], "enabled");
+    assert_eq!(s.account_status("erin")["status"], "enabled");
     s.assert_no_secrets(&server, &[]);
 }
 
@@ -290,7 +258,7 @@ fn the_scheduler_refreshes_ahead_of_expiry_without_being_asked() {
     wait_until("three scheduled refreshes", Duration::from_secs(30), || {
         server.refresh_count() >= before + 3
     });
-    let st = status_of(&s, "fay");
+    let st = s.account_status("fay");
     assert_eq!(st["status"], "enabled", "{st}");
     assert!(
         st["next_refresh"].is_string() && st["last_refresh"].is_string(),
@@ -370,7 +338,7 @@ fn a_resume_from_sleep_makes_the_engine_recheck_every_deadline() {
         Duration::from_secs(10),
         || engine.output().contains("resumed from sleep"),
     );
-    assert_eq!(status_of(&s, "hal")["status"], "enabled");
+    assert_eq!(s.account_status("hal")["status"], "enabled");
     engine.terminate();
 }
 
@@ -398,6 +366,6 @@ fn a_wall_clock_change_makes_the_engine_recheck_every_deadline() {
         Duration::from_secs(10),
         || engine.output().contains("wall clock was changed"),
     );
-    assert_eq!(status_of(&s, "hal")["status"], "enabled");
+    assert_eq!(s.account_status("hal")["status"], "enabled");
     engine.terminate();
 }

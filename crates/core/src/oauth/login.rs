@@ -161,6 +161,19 @@ fn base_client(
     Ok(client)
 }
 
+/// The client for the device flow: the base parts plus the device authorization endpoint.
+fn device_client(
+    provider: &ProviderSettings,
+    secret: Option<&Secret>,
+) -> Result<LoginClient<EndpointNotSet, EndpointSet>, LoginError> {
+    let device = provider
+        .device_url
+        .as_deref()
+        .ok_or(LoginError::NoDeviceFlow)?;
+    Ok(base_client(provider, secret)?
+        .set_device_authorization_url(url(DeviceAuthorizationUrl::new, device)?))
+}
+
 fn scopes(provider: &ProviderSettings) -> impl Iterator<Item = Scope> + '_ {
     provider.scopes.iter().map(|s| Scope::new(s.clone()))
 }
@@ -316,12 +329,7 @@ impl DeviceLogin {
         secret: Option<&Secret>,
         http: &Arc<dyn Http>,
     ) -> Result<DeviceLogin, LoginError> {
-        let device = provider
-            .device_url
-            .as_deref()
-            .ok_or(LoginError::NoDeviceFlow)?;
-        let client = base_client(provider, secret)?
-            .set_device_authorization_url(url(DeviceAuthorizationUrl::new, device)?);
+        let client = device_client(provider, secret)?;
         let details: StandardDeviceAuthorizationResponse = client
             .exchange_device_code()
             .add_scopes(scopes(provider))
@@ -361,12 +369,7 @@ impl DeviceLogin {
         secret: Option<&Secret>,
         http: &Arc<dyn Http>,
     ) -> Result<TokenAnswer, LoginError> {
-        let device = provider
-            .device_url
-            .as_deref()
-            .ok_or(LoginError::NoDeviceFlow)?;
-        let client = base_client(provider, secret)?
-            .set_device_authorization_url(url(DeviceAuthorizationUrl::new, device)?);
+        let client = device_client(provider, secret)?;
         let expires = self.details.expires_in();
         let answer = client
             .exchange_device_access_token(&self.details)
