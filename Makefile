@@ -24,7 +24,7 @@ TAURI_DRIVER_VERSION := 2.1.0
 TAURI_DRIVER := target/tools/bin/tauri-driver
 UNAME := $(shell uname -s)
 
-.PHONY: run test bench deps test-deps rust-check build-release build-tests lint screenshots clean
+.PHONY: run test bench fuzz deps test-deps rust-check build-release build-tests lint screenshots clean
 
 ## run: install missing packages, build in release mode, start the tray app
 run: deps build-release
@@ -96,6 +96,20 @@ bench: test-deps build-release
 	$(CARGO) bench --locked -p tokentray-tests --bench scheduler
 	tests/session.sh $(CARGO) bench --locked -p tokentray-tests --bench cli
 	tests/session.sh $(CARGO) bench --locked -p tokentray-tests --bench idle
+
+## fuzz: each cargo-fuzz target for FUZZ_SECONDS (default 60); a crash fails and leaves its input
+## in tests/fuzz/artifacts/ (turn it into a regression test)
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := classify settings socket_request
+CARGO_FUZZ := target/tools/bin/cargo-fuzz
+fuzz: deps
+	@if [ ! -x $(CARGO_FUZZ) ]; then \
+	  echo "Installing cargo-fuzz into target/tools"; \
+	  $(CARGO) install cargo-fuzz --locked --root target/tools --quiet; \
+	fi
+	cd tests/fuzz && for t in $(FUZZ_TARGETS); do \
+	  ../../$(CARGO_FUZZ) run --fuzz-dir . --sanitizer none --release $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
 
 ## screenshots: the tray menu and the dashboard under Xvfb, for the README (docs/images/)
 screenshots: test-deps build-tests
