@@ -83,3 +83,58 @@ fn hostile_token_endpoint_answers_are_never_a_dead_account() {
     engine.terminate();
     s.assert_no_secrets(&server, &[&engine.output()]);
 }
+
+#[test]
+fn kill_9_while_tokens_rotate_never_leaves_a_silent_or_corrupt_account() {
+    require_session();
+    // Tokens for 4 s: the engine rotates about every 2 s.
+    let server = OidcServer::start_with(tokentray_tests::oidc::Options {
+        access_ttl: 4,
+        ..Default::default()
+    });
+    let s = Sandbox::new();
+    s.sign_in(&server, "kim", "kim");
+    let mut kills = 0;
+    let mut seed = std::process::id() as u64 | 1;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(25) {
+        let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
+        s.wait_for_engine(Duration::from_secs(20));
+        // xorshift: a different moment in the rotation cycle each time.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        std::thread::sleep(Duration::from_millis(300 + seed % 2200));
+        let _ = engine.child.kill(); // SIGKILL: no clean-up, no flush
+        let _ = engine.child.wait();
+        kills += 1;
+    }
+    let rotations = server.refresh_count();
+    eprintln!("{kills} kill -9s during {rotations} rotations");
+    // A kill in the rotation window ends the rotations early (see below), so only the kills
+    // have a floor.
+    assert!(
+        kills >= 5 && rotations >= 1,
+        "{kills} kills, {rotations} rotations"
+    );
+
+    // Afterwards the engine starts, the state file is readable, and the account either works or
+    // — if a kill landed in the milliseconds between the provider's rotation and the keychain
+    // write (docs/security.md) — is an error of class permanent: never silently broken.
+    let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine-after.log");
+    s.wait_for_engine(Duration::from_secs(20));
+    let out = s.cli(&["token", "kim"]);
+    let st = s.account_status("kim");
+    if out.status.success() {
+        let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        assert_eq!(server.whoami(&token), (200, "kim".into()));
+        assert_eq!(st["status"], "enabled", "{st}");
+    } else {
+        assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+        assert_eq!(st["status"], "error", "{st}");
+        assert_eq!(st["last_error"]["class"], "permanent", "{st}");
+        eprintln!("a kill landed in the rotation window: {st}");
+    }
+    engine.terminate();
+    s.assert_no_secrets(&server, &[&engine.output()]);
+}
