@@ -38,7 +38,8 @@ test: test-deps lint build-tests
 # works too when nextest is absent.
 test-in-session:
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
-	  $(CARGO) nextest run --workspace --locked --no-fail-fast --final-status-level slow; \
+	  $(CARGO) nextest run --workspace --locked --no-fail-fast --final-status-level slow \
+	    --config-file tests/nextest.toml; \
 	else \
 	  $(CARGO) test --workspace --locked --no-fail-fast; \
 	fi
@@ -67,6 +68,8 @@ test-deps: rust-check
 	  echo "Installing tauri-driver $(TAURI_DRIVER_VERSION) (WebDriver for the dashboard tests) into target/tools"; \
 	  $(CARGO) install tauri-driver --locked --version $(TAURI_DRIVER_VERSION) --root target/tools --quiet; \
 	fi
+	@node -e 'process.exit(parseInt(process.versions.node) >= 20 ? 0 : 1)' 2>/dev/null || { \
+	  echo "The test OAuth server needs Node.js 20 or newer (found: $$(node --version 2>/dev/null || echo none)); install it (e.g. from nodesource or nvm) and run make again."; exit 1; }
 	@if [ ! -d $(OIDC_DIR)/node_modules ] || [ $(OIDC_DIR)/package-lock.json -nt $(OIDC_DIR)/node_modules/.package-lock.json ]; then \
 	  echo "Installing the test OAuth server's npm packages (npm ci in $(OIDC_DIR))"; \
 	  cd $(OIDC_DIR) && npm ci --no-audit --no-fund --loglevel=error; \
@@ -115,7 +118,7 @@ fuzz: deps
 screenshots: test-deps build-tests
 	@$(call apt_install,trayer x11-xserver-utils)
 	tests/session.sh tests/screenshot-tray.sh docs/images/tray-menu.png
-	tests/session.sh $(CARGO) nextest run --locked -p tokentray-tests --test dashboard
+	tests/session.sh $(CARGO) test --locked -p tokentray-tests --test dashboard
 	cp target/screenshots/dashboard/4-needs-re-login.png docs/images/dashboard.png
 
 clean:

@@ -29,12 +29,23 @@ function toast(message) {
   t.hidden = !message;
 }
 
+// A person's action: its outcome replaces the message line.
 async function act(work, done) {
   try {
     const result = await work();
-    toast("");
-    if (done) toast(done);
+    toast(done || "");
     return result;
+  } catch (e) {
+    toast(String(e));
+    return undefined;
+  }
+}
+
+// Background reads (a redraw after an event) leave the message line alone, so a sign-in's
+// failure stays readable until the person does something else.
+async function quietly(work) {
+  try {
+    return await work();
   } catch (e) {
     toast(String(e));
     return undefined;
@@ -253,7 +264,7 @@ function describe(ev) {
 }
 
 async function loadHistory(account) {
-  const entries = await act(() => invoke("history", { account, hours: 24 }));
+  const entries = await quietly(() => invoke("history", { account, hours: 24 }));
   const node = $(`.card[data-account="${CSS.escape(account)}"]`);
   if (!entries || !node) return;
   drawTimeline($(".timeline", node), entries);
@@ -378,7 +389,8 @@ async function pick(src, button) {
     const ep = await invoke("discover", { source: src });
     source = src;
     status.textContent = `Sign-in: ${ep.authorize_url || "none (device code only)"} · Tokens: ${ep.token_url}${ep.device_url ? " · Device codes: yes" : ""}`;
-    if (!$("#scopes").value) $("#scopes").value = (ep.scopes || []).join(" ");
+    // Each provider brings its own default scopes.
+    $("#scopes").value = (ep.scopes || []).join(" ");
     wizardError("");
   } catch (e) {
     source = null;
@@ -431,7 +443,7 @@ async function openSettings() {
 // ---------- wiring ----------
 
 async function refresh() {
-  const status = await act(() => invoke("status"));
+  const status = await quietly(() => invoke("status"));
   if (status) {
     state.status = status;
     render();
@@ -465,6 +477,14 @@ document.addEventListener("DOMContentLoaded", () => {
     const issuer = $("#issuer").value.trim();
     if (issuer) pick({ kind: "issuer", value: issuer }, null);
     else wizardError("Enter the issuer URL first.");
+  });
+  // Enter in a field looks the issuer up (in the issuer field) or adds the account; it never
+  // falls through to Cancel and loses what was typed.
+  $("#wizard-form").addEventListener("submit", (e) => {
+    if (e.submitter && e.submitter.value === "cancel") return;
+    e.preventDefault();
+    if (document.activeElement === $("#issuer")) $("#discover").click();
+    else addFromWizard(false);
   });
   $("#wizard-add").addEventListener("click", () => addFromWizard(false));
   $("#wizard-add-device").addEventListener("click", () => addFromWizard(true));

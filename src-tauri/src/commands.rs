@@ -201,11 +201,16 @@ pub async fn add_account(engine: State<'_, Engine>, new: NewAccount) -> Answer<(
             if s.account(&name).is_some() {
                 return Err(format!("an account named {name:?} already exists"));
             }
-            let provider_name = if s.providers.contains_key(&name) {
-                format!("{name}-provider")
-            } else {
-                name.clone()
-            };
+            let provider_name = (1..)
+                .map(|n| {
+                    if n == 1 {
+                        name.clone()
+                    } else {
+                        format!("{name}-{n}")
+                    }
+                })
+                .find(|p| !s.providers.contains_key(p))
+                .unwrap_or_else(|| name.clone());
             s.providers.insert(provider_name.clone(), provider);
             s.accounts.push(AccountSettings {
                 name: name.clone(),
@@ -218,11 +223,38 @@ pub async fn add_account(engine: State<'_, Engine>, new: NewAccount) -> Answer<(
         .map_err(say)
 }
 
-/// Adds a warm-up job, or replaces the one with the same name (edit).
+/// Adds a warm-up job, or changes the one with the same name (edit). The page never sees a
+/// job's headers, body or URL query (they may hold keys), so an edit keeps them.
 #[tauri::command]
-pub fn save_job(engine: State<'_, Engine>, job: JobSettings) -> Answer<()> {
+pub fn save_job(engine: State<'_, Engine>, mut job: JobSettings) -> Answer<()> {
+    // A job sends the account's bearer token: only over https (plain http to this machine).
+    let url = job.url.trim();
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|p| url.starts_with(p));
+    if !url.starts_with("https://") && !loopback {
+        return Err("a job's URL must start with https:// (it carries the account's token)".into());
+    }
     engine
         .edit_settings(|s| {
+            if let Some(old) = s.jobs.iter().find(|j| j.name == job.name) {
+                if old.account != job.account {
+                    return Err(format!(
+                        "a job named {:?} already belongs to {}; pick another name",
+                        job.name, old.account
+                    ));
+                }
+                let bare = old.url.split(['?', '#']).next().unwrap_or_default();
+                if job.url == bare {
+                    job.url = old.url.clone();
+                }
+                if job.headers.is_empty() {
+                    job.headers = old.headers.clone();
+                }
+                if job.body.is_none() {
+                    job.body = old.body.clone();
+                }
+            }
             s.jobs.retain(|j| j.name != job.name);
             s.jobs.push(job);
             Ok(())

@@ -113,6 +113,8 @@ fn the_wizard_signs_in_and_a_dead_grant_is_fixed_with_one_click() {
         ("run_job", json!({"name": "ping"})),
         ("remove_job", json!({"name": "ping"})),
         ("set_notify", json!({"class": "config", "on": true})),
+        ("set_autostart", json!({"on": true})),
+        ("set_autostart", json!({"on": false})),
     ];
     let mut answers = Vec::new();
     for (cmd, args) in calls {
@@ -126,6 +128,17 @@ fn the_wizard_signs_in_and_a_dead_grant_is_fixed_with_one_click() {
         assert!(!answer.starts_with("error"), "{cmd}: {answer}");
         answers.push(answer);
     }
+    // A job that would carry the token in the clear is refused.
+    let refused = dash.run_async(
+        "const done = arguments[1];
+         window.__TAURI__.core.invoke('save_job', {job: arguments[0]})
+           .then(() => done('accepted'), (e) => done('error: ' + e));",
+        vec![json!({"name": "leak", "account": "work", "url": "http://example.com/", "method": "GET", "every": "1h"})],
+    );
+    assert!(
+        refused.as_str().unwrap_or_default().contains("https://"),
+        "{refused}"
+    );
     let text = answers.join("\n");
     assert!(text.contains("\"status\""), "{text}");
     for t in server.issued_tokens() {
@@ -162,6 +175,16 @@ fn the_wizard_signs_in_and_a_dead_grant_is_fixed_with_one_click() {
     dash.wait_for("#confirm-remove[open]", WAIT);
     dash.screenshot("7-confirm-remove");
     dash.click("#confirm-remove button[value='cancel']");
+    dash.wait_until(
+        "the dialog to close",
+        "return !document.querySelector('#confirm-remove').open;",
+        WAIT,
+    );
+    assert_eq!(
+        s.account_status("work")["status"],
+        "enabled",
+        "Keep it kept it"
+    );
     dash.click(".card[data-account='work'] [data-action='remove']");
     dash.click("#confirm-yes");
     dash.wait_for("#empty", WAIT);

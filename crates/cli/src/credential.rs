@@ -133,7 +133,14 @@ fn read_git_input(reader: impl BufRead) -> Result<GitInput, CliError> {
 /// https only (plain http just to the loopback address, for local mirrors and tests).
 fn claim(settings: &Settings, input: &GitInput) -> Option<(String, String)> {
     let host = input.host.as_deref()?;
-    let hostname = host.split(':').next().unwrap_or(host);
+    // `host` may carry a port: `example.com:8443`, `[::1]:8080`.
+    let hostname = match host.strip_prefix('[') {
+        Some(rest) => rest
+            .split(']')
+            .next()
+            .map_or(host, |h| &host[..h.len() + 2]),
+        None => host.split(':').next().unwrap_or(host),
+    };
     let loopback = matches!(hostname, "127.0.0.1" | "localhost" | "[::1]");
     match input.protocol.as_deref() {
         Some("https") => {}
@@ -241,6 +248,11 @@ mod tests {
         assert_eq!(claim(&s, &input("protocol=http\nhost=github.com\n")), None);
         assert_eq!(claim(&s, &input("protocol=ssh\nhost=github.com\n")), None);
         assert_eq!(claim(&s, &input("host=github.com\n")), None);
+        // IPv6 loopback with a port is loopback: plain http is allowed there.
+        let mut s = s;
+        s.accounts[1].git_hosts.push("[::1]".into());
+        let c = claim(&s, &input("protocol=http\nhost=[::1]:8080\n"));
+        assert_eq!(c, Some(("corp".into(), "me".into())));
     }
 
     #[test]

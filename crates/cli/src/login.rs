@@ -32,8 +32,8 @@ pub struct LogoutArgs {
     name: String,
 }
 
-/// Longer than the flow's own 5-minute deadline, so the engine's answer always comes first.
-const LOGIN_WAIT: Duration = Duration::from_secs(6 * 60 + 30);
+/// The least the CLI waits for a sign-in beyond the flow's own deadline.
+const LOGIN_WAIT: Duration = Duration::from_secs(90);
 
 /// Signs an account in (or in again).
 pub fn login(paths: &Paths, args: LoginArgs) -> Result<(), CliError> {
@@ -54,7 +54,9 @@ pub fn login(paths: &Paths, args: LoginArgs) -> Result<(), CliError> {
                 CliError::new(format!("the engine's answer was not understood: {e}"))
             })?;
             present(&prompt, args.no_browser);
-            let done = socket::call(&sock, &Request::LoginWait { account }, LOGIN_WAIT)?;
+            // Longer than the flow's own deadline, so the engine's answer always comes first.
+            let wait = Duration::from_secs(prompt.expires_in_s).max(LOGIN_WAIT) + LOGIN_WAIT;
+            let done = socket::call(&sock, &Request::LoginWait { account }, wait)?;
             serde_json::from_value::<LoginOutcome>(done).map_err(|e| {
                 CliError::new(format!("the engine's answer was not understood: {e}"))
             })?

@@ -28,7 +28,8 @@ fn spawn_first(commands: Vec<Command>) -> Result<(), BrowserError> {
         match cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            // Openers echo the URL (it carries the flow's `state`): keep it out of our logs.
+            .stderr(Stdio::null())
             .spawn()
         {
             Ok(mut child) => {
@@ -85,9 +86,9 @@ fn platform_openers(url: &str) -> Vec<Command> {
         c.arg(url);
         platform.push(c);
     } else if cfg!(windows) {
-        // `start` treats its first quoted argument as a title, hence the empty one.
-        let mut c = Command::new("cmd");
-        c.args(["/C", "start", "", url]);
+        // Not `cmd /C start`: cmd would split the URL at every `&` of its query.
+        let mut c = Command::new("rundll32");
+        c.args(["url.dll,FileProtocolHandler", url]);
         platform.push(c);
     } else {
         for opener in ["xdg-open", "gio", "sensible-browser"] {

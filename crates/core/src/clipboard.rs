@@ -20,7 +20,9 @@ pub fn copy(text: &str, keep: std::time::Duration) -> bool {
             .spawn(move || {
                 use arboard::SetExtLinux;
                 let until = std::time::Instant::now() + keep;
-                if let Err(e) = clipboard.set().wait_until(until).text(text) {
+                // A token or a code does not belong in a clipboard manager's history.
+                let set = clipboard.set().exclude_from_history().wait_until(until);
+                if let Err(e) = set.text(text) {
                     tracing::info!("cannot copy to the clipboard ({e})");
                 }
             });
@@ -28,7 +30,22 @@ pub fn copy(text: &str, keep: std::time::Duration) -> bool {
     }
     #[cfg(not(all(unix, not(target_os = "macos"))))]
     {
-        let _ = keep;
-        clipboard.set_text(text).is_ok()
+        // The clipboard keeps its text here without an owner: clear it after `keep` unless
+        // something else was copied meanwhile.
+        if clipboard.set_text(text).is_err() {
+            return false;
+        }
+        let text = text.to_owned();
+        let _ = std::thread::Builder::new()
+            .name("tokentray-clipboard".into())
+            .spawn(move || {
+                std::thread::sleep(keep);
+                if let Ok(mut c) = arboard::Clipboard::new() {
+                    if c.get_text().is_ok_and(|t| t == text) {
+                        let _ = c.clear();
+                    }
+                }
+            });
+        true
     }
 }

@@ -211,6 +211,8 @@ struct Inner {
     recent_permanent: Mutex<Vec<(Instant, String, String)>>,
     /// Sign-ins waiting for a person, by account.
     logins: login::Logins,
+    /// Serializes read-change-write edits of the settings file.
+    settings_edit: Mutex<()>,
 }
 
 /// Per-account runtime state that is not persisted.
@@ -319,6 +321,7 @@ impl Engine {
                 history: crate::history::History::open(&paths_state_dir),
                 recent_permanent: Mutex::new(Vec::new()),
                 logins: login::Logins::default(),
+                settings_edit: Mutex::new(()),
             }),
         })
     }
@@ -423,7 +426,15 @@ impl Engine {
                             latency_ms: rec.last_latency_ms,
                             next_run: rec.next_run.map(rfc3339),
                             method: Some(j.spec.method.clone()),
-                            url: Some(j.spec.url.clone()),
+                            // The query may carry an API key: status shows the URL without it.
+                            url: Some(
+                                j.spec
+                                    .url
+                                    .split(['?', '#'])
+                                    .next()
+                                    .unwrap_or_default()
+                                    .to_owned(),
+                            ),
                         }
                     })
                     .collect();
@@ -540,6 +551,7 @@ impl Engine {
     /// deletes its secrets and forgets its state. The settings entry is the caller's to remove.
     pub async fn forget(&self, name: &str) -> Result<(), EngineError> {
         let slot = self.slot(name)?;
+        self.cancel_login(name);
         let _flight = slot.flight.lock().await;
         let _lock = crosslock::acquire_async(self.inner.paths.state_dir.clone(), name.to_owned())
             .await
@@ -632,9 +644,17 @@ impl Engine {
         name: &str,
         rejected: &Secret,
     ) -> Result<Credential, EngineError> {
-        self.slot(name)?;
-        self.mark_stale(name);
         let slot = self.slot(name)?;
+        // git may erase a password that is not ours (another helper's, an old cached one):
+        // only the current token being rejected makes the account stale and costs a refresh.
+        match self.load(name, &slot).await? {
+            Some(current) if !current.access_token.same_as(rejected) => {
+                return Ok(Credential::of(current))
+            }
+            None => return Err(EngineError::SignedOut(name.to_owned())),
+            Some(_) => {}
+        }
+        self.mark_stale(name);
         self.refresh_flight(name, &slot, Mode::Rejected(rejected.clone()))
             .await
             .map(Credential::of)
@@ -905,6 +925,12 @@ impl Engine {
         };
         if let Some(current) = self.cached(slot) {
             if still_good(&current) {
+                if matches!(mode, Mode::Scheduled | Mode::Rejected(_)) {
+                    // The record may lag the tokens (a crash lost a written-behind update; a
+                    // rejection marked it stale): bring it in step so the schedule moves and
+                    // the account is enabled again.
+                    self.note_adopted(name, &current)?;
+                }
                 return Ok(current);
             }
         }
@@ -1226,6 +1252,7 @@ impl Engine {
                 b.state() == record.state()
                     && b.last_error == record.last_error
                     && b.paused == record.paused
+                    && b.notified == record.notified
             });
             if routine && self.inner.scheduler_started.load(Ordering::SeqCst) {
                 state.accounts.insert(name.to_owned(), record.clone());
@@ -1320,6 +1347,8 @@ impl Engine {
         &self,
         change: impl FnOnce(&mut Settings) -> Result<(), String>,
     ) -> Result<(), EngineError> {
+        // Two edits at once (the GUI runs commands concurrently) must not lose one.
+        let _editing = lock(&self.inner.settings_edit);
         let path = self.inner.paths.settings_file();
         let mut settings = Settings::load(&path)?;
         change(&mut settings).map_err(EngineError::Invalid)?;
@@ -1331,6 +1360,10 @@ impl Engine {
     /// The account's failure if the person has not been told of this episode yet, marking it
     /// told: the notifier asks, so that each episode is told once, even across restarts.
     pub fn take_notice(&self, name: &str) -> Option<Notice> {
+        let current = self.record(name);
+        if current.system != Some(AccountState::Error) || current.notified {
+            return None;
+        }
         let mut fresh = false;
         let record = self
             .update_record(name, |r| {
@@ -1457,9 +1490,10 @@ pub fn token_set_from(answer: TokenAnswer, previous: Option<&TokenSet>) -> Token
             .id_token
             .map(Secret::new)
             .or_else(|| previous.and_then(|p| p.id_token.clone())),
+        // Clamped to ten years: a provider's absurd `expires_in` must not overflow the date.
         expires_at: answer
             .expires_in
-            .map(|s| now + time::Duration::seconds(s.min(i64::MAX as u64) as i64)),
+            .map(|s| now + time::Duration::seconds(s.min(10 * 365 * 86_400) as i64)),
         obtained_at: now,
         scopes,
     }

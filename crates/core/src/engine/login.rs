@@ -72,6 +72,15 @@ type Finished = Option<Result<LoginOutcome, Arc<EngineError>>>;
 struct Pending {
     prompt: LoginPrompt,
     done: watch::Receiver<Finished>,
+    /// Stops the flow (its listener, its polling) when a new one replaces it or the account is
+    /// signed out: one flow per account, and none that outlives a logout.
+    abort: tokio::task::AbortHandle,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.abort.abort();
+    }
 }
 
 /// The sign-ins in progress, and the last one of each account once it ended (so that a waiter
@@ -146,13 +155,6 @@ impl Engine {
             (Flow::Browser(b), prompt)
         };
         let (tx, rx) = watch::channel(None);
-        lock(&logins.pending).insert(
-            name.to_owned(),
-            Pending {
-                prompt: prompt.clone(),
-                done: rx,
-            },
-        );
         self.publish(Event::LoginStarted {
             account: name.to_owned(),
             device: prompt.user_code.as_ref().map(|code| DeviceCode {
@@ -163,7 +165,7 @@ impl Engine {
         });
         let engine = self.clone();
         let account = name.to_owned();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let result = engine
                 .finish_login(&account, flow, &provider, secret.as_ref())
                 .await;
@@ -181,42 +183,83 @@ impl Engine {
             });
             let _ = tx.send(Some(result.map_err(Arc::new)));
         });
+        // Replacing an entry drops (and so aborts) the flow it held.
+        lock(&logins.pending).insert(
+            name.to_owned(),
+            Pending {
+                prompt: prompt.clone(),
+                done: rx,
+                abort: task.abort_handle(),
+            },
+        );
         Ok(prompt)
+    }
+
+    /// Stops any sign-in of `name` that waits for a person (the account is signed out or
+    /// removed).
+    pub(super) fn cancel_login(&self, name: &str) {
+        let finished = lock(&self.inner.logins.pending)
+            .get(name)
+            .is_none_or(|p| p.done.borrow().is_some());
+        if !finished {
+            lock(&self.inner.logins.pending).remove(name);
+        }
     }
 
     /// Waits for the sign-in of `name` that is in progress to end, or answers at once with the
     /// outcome of the last one if it already ended. With none at all, says so.
     pub async fn wait_login(&self, name: &str) -> Result<LoginOutcome, EngineError> {
-        let rx = lock(&self.inner.logins.pending)
+        let pending = lock(&self.inner.logins.pending)
             .get(name)
-            .map(|p| p.done.clone());
+            .map(|p| (p.done.clone(), p.prompt.expires_in_s));
+        let (rx, expires_in_s) = pending.unzip();
         let Some(mut rx) = rx else {
             return Err(EngineError::Login {
                 account: name.to_owned(),
                 message: "no sign-in is in progress; start one with `tokentray login`".into(),
             });
         };
-        // Past the flow's own deadline plus the token exchange, something is stuck.
-        let limit = LOGIN_TIMEOUT + Duration::from_secs(60);
-        let waited = tokio::time::timeout(limit, rx.wait_for(Option::is_some)).await;
-        let finished = match waited {
-            Ok(Ok(v)) => v.clone(),
-            _ => None,
+        // Past the flow's own deadline (a device code may live 15 minutes or more) plus the
+        // token exchange, something is stuck.
+        let deadline = Duration::from_secs(expires_in_s.unwrap_or(0)).max(LOGIN_TIMEOUT);
+        let waited = tokio::time::timeout(
+            deadline + Duration::from_secs(60),
+            rx.wait_for(Option::is_some),
+        )
+        .await;
+        let stuck = |message: &str| EngineError::Login {
+            account: name.to_owned(),
+            message: message.into(),
         };
-        match finished {
-            Some(Ok(outcome)) => Ok(outcome),
-            Some(Err(e)) => Err(EngineError::Shared(e)),
-            None => Err(EngineError::Login {
-                account: name.to_owned(),
-                message: "the sign-in ended without an answer; start it again".into(),
-            }),
+        match waited {
+            Ok(Ok(v)) => match v.clone() {
+                Some(Ok(outcome)) => Ok(outcome),
+                Some(Err(e)) => Err(EngineError::Shared(e)),
+                None => Err(stuck("the sign-in ended without an answer; start it again")),
+            },
+            // The flow was replaced by a newer one or cancelled by a sign-out.
+            Ok(Err(_)) => Err(stuck(
+                "the sign-in was replaced or cancelled; start it again if needed",
+            )),
+            Err(_) => Err(stuck("the sign-in did not finish in time; start it again")),
         }
     }
 
     /// A person asked to sign `name` in again (a notification's action, a menu item): start a
     /// flow (or find the one waiting) and open its page in the browser.
     pub async fn relogin_interactive(&self, name: &str) -> Result<LoginPrompt, EngineError> {
-        let prompt = self.begin_login(name, LoginMethod::Auto).await?;
+        let prompt = match self.begin_login(name, LoginMethod::Auto).await {
+            Ok(p) => p,
+            Err(e) => {
+                // The person clicked and is owed an answer: the notifier tells it.
+                self.publish(Event::LoginFinished {
+                    account: name.to_owned(),
+                    ok: false,
+                    message: e.to_string(),
+                });
+                return Err(e);
+            }
+        };
         if let Err(e) = crate::browser::open(&prompt.url) {
             tracing::warn!(account = %name, "{e}");
             return Err(EngineError::Login {
@@ -280,11 +323,15 @@ impl Engine {
                 });
             }
         }
+        if had.is_some() && subject.is_none() {
+            // Nothing to compare: the provider gave neither an ID token nor a user endpoint.
+            tracing::warn!(account = %name, "the provider did not say who signed in; identity not checked");
+        }
         self.sign_in_as(name, tokens, subject.clone()).await?;
         tracing::info!(account = %name, "signed in");
         Ok(LoginOutcome {
             account: name.to_owned(),
-            subject: subject.or(had),
+            subject,
         })
     }
 

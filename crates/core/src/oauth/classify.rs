@@ -586,7 +586,7 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// Keeps a provider's description printable and short.
-fn sanitize(s: &str) -> String {
+pub fn sanitize(s: &str) -> String {
     let clean: String = s
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

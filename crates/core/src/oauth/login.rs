@@ -195,7 +195,9 @@ fn exchange_error<RE: std::error::Error + 'static>(
     e: RequestTokenError<RE, impl oauth2::ErrorResponse + 'static>,
 ) -> LoginError {
     match e {
-        RequestTokenError::ServerResponse(r) => LoginError::Refused(r.to_string()),
+        RequestTokenError::ServerResponse(r) => {
+            LoginError::Refused(crate::oauth::classify::sanitize(&r.to_string()))
+        }
         RequestTokenError::Request(e) => LoginError::Network(e.to_string()),
         RequestTokenError::Parse(e, _) => {
             LoginError::Refused(format!("the answer was not a token response: {e}"))
@@ -277,11 +279,13 @@ impl BrowserLogin {
         let wait = async {
             loop {
                 tokio::select! {
-                    accepted = listener.accept() => {
-                        if let Ok((stream, _)) = accepted {
+                    accepted = listener.accept() => match accepted {
+                        Ok((stream, _)) => {
                             tokio::spawn(read_callback(stream, tx.clone()));
                         }
-                    }
+                        // Out of descriptors, say: wait a little rather than spin.
+                        Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                    },
                     Some(cb) = rx.recv() => {
                         match cb.judge(state.secret()) {
                             Judged::Ignore(page) => cb.reply(page),
@@ -384,9 +388,6 @@ impl DeviceLogin {
                     T::ExpiredToken => Err(LoginError::TimedOut(expires)),
                     _ => Err(LoginError::Refused(r.to_string())),
                 }
-            }
-            Err(RequestTokenError::Other(e)) if e.contains("timeout") || e.contains("expired") => {
-                Err(LoginError::TimedOut(expires))
             }
             Err(e) => Err(exchange_error(e)),
         }
