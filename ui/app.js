@@ -19,6 +19,7 @@ const state = {
   status: { accounts: [] },
   open: new Set(), // accounts whose details are shown
   signIn: new Map(), // account -> what its sign-in in progress shows
+  finished: new Map(), // account -> when its last sign-in ended (ms)
 };
 
 // ---------- small helpers ----------
@@ -334,8 +335,10 @@ function drawTimeline(box, entries) {
 // ---------- sign-in ----------
 
 async function startSignIn(account, device) {
+  const asked = Date.now();
   const view = await act(() => invoke("sign_in", { account, device }));
-  if (view) {
+  // A quick sign-in can finish before its answer arrives: no "waiting" banner then.
+  if (view && (state.finished.get(account) || 0) < asked) {
     state.signIn.set(account, view);
     render();
   }
@@ -455,6 +458,7 @@ function onEngineEvent(e) {
   const ev = e.payload || {};
   if (ev.kind === "login_finished") {
     state.signIn.delete(ev.account);
+    state.finished.set(ev.account, Date.now());
     toast(ev.ok ? `${ev.message}.` : ev.message);
   }
   if (ev.kind === "login_started" && ev.device && !state.signIn.has(ev.account)) {
