@@ -88,8 +88,9 @@ impl Drop for Pending {
 #[derive(Default)]
 pub(super) struct Logins {
     pending: Mutex<HashMap<String, Pending>>,
-    /// Held while a flow is being set up, so two clicks cannot start two flows.
-    starting: tokio::sync::Mutex<()>,
+    /// One per account, held while its flow is being set up, so two clicks cannot start two
+    /// flows (and one slow provider does not hold up another account's sign-in).
+    starting: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 enum Flow {
@@ -108,7 +109,11 @@ impl Engine {
     ) -> Result<LoginPrompt, EngineError> {
         self.slot(name)?;
         let logins = &self.inner.logins;
-        let _starting = logins.starting.lock().await;
+        let starting = lock(&logins.starting)
+            .entry(name.to_owned())
+            .or_default()
+            .clone();
+        let _starting = starting.lock().await;
         if let Some(p) = lock(&logins.pending).get(name) {
             let waiting = p.done.borrow().is_none();
             if waiting && (method == LoginMethod::Auto || method == p.prompt.method) {
