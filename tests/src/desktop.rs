@@ -106,6 +106,13 @@ impl Desktop {
         cmd
     }
 
+    /// A fresh sandbox whose processes use this desktop's bus (its keyring and its dunst).
+    pub fn sandbox(&self) -> crate::sandbox::Sandbox {
+        let mut s = crate::sandbox::Sandbox::new();
+        s.set_env("DBUS_SESSION_BUS_ADDRESS", &self.address);
+        s
+    }
+
     /// The bus address, for the processes under test.
     pub fn address(&self) -> &str {
         &self.address

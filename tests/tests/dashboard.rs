@@ -9,7 +9,7 @@ use serde_json::json;
 use tokentray_tests::desktop::Desktop;
 use tokentray_tests::oidc::OidcServer;
 use tokentray_tests::webdriver::Dashboard;
-use tokentray_tests::{bins, require_session, sandbox::Sandbox};
+use tokentray_tests::{bins, require_session};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -26,8 +26,7 @@ fn the_wizard_signs_in_and_a_dead_grant_is_fixed_with_one_click() {
     let server = OidcServer::start();
     // A bus of its own: this app's notifications and tray stay out of other tests' way.
     let desktop = Desktop::start();
-    let mut s = Sandbox::new();
-    s.set_env("DBUS_SESSION_BUS_ADDRESS", desktop.address());
+    let mut s = desktop.sandbox();
     s.use_scripted_user("alice");
     let shots = bins::repo_root().join("target/screenshots/dashboard");
     let dash = Dashboard::start(&s, &bins::app(), &shots);

@@ -173,8 +173,7 @@ fn a_dead_grant_notifies_once_and_its_action_signs_in_again_and_jobs_resume() {
     require_session();
     let server = OidcServer::start();
     let desktop = Desktop::start();
-    let mut s = Sandbox::new();
-    s.set_env("DBUS_SESSION_BUS_ADDRESS", desktop.address());
+    let mut s = desktop.sandbox();
     s.use_scripted_user("alice");
     s.add_account(&server, "work");
     let out = s.cli(&["login", "work"]);
@@ -243,8 +242,7 @@ fn a_config_failure_notifies_once_naming_the_setting_to_fix() {
     require_session();
     let server = OidcServer::start();
     let desktop = Desktop::start();
-    let mut s = Sandbox::new();
-    s.set_env("DBUS_SESSION_BUS_ADDRESS", desktop.address());
+    let s = desktop.sandbox();
     s.sign_in(&server, "ci", "carl");
     let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
     s.wait_for_engine(Duration::from_secs(20));
@@ -294,8 +292,7 @@ fn a_device_sign_in_through_the_engine_shows_and_copies_the_code() {
     require_session();
     let server = OidcServer::start();
     let desktop = Desktop::start();
-    let mut s = Sandbox::new();
-    s.set_env("DBUS_SESSION_BUS_ADDRESS", desktop.address());
+    let s = desktop.sandbox();
     s.add_account(&server, "box");
     let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
     s.wait_for_engine(Duration::from_secs(20));

@@ -111,8 +111,7 @@ fn a_window_of_503s_is_transient_and_the_engine_recovers_on_its_own() {
     });
     // A desktop of its own, so that "no notification" means none from this engine.
     let desktop = Desktop::start();
-    let mut s = Sandbox::new();
-    s.set_env("DBUS_SESSION_BUS_ADDRESS", desktop.address());
+    let s = desktop.sandbox();
     s.sign_in(&server, "carol", "carol");
     let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
     s.wait_for_engine(Duration::from_secs(20));
