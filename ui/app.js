@@ -163,7 +163,8 @@ function card(a) {
     refresh.disabled = true;
     refresh.textContent = "Refreshing…";
     const report = await act(() => invoke("refresh_now", { account: a.name }));
-    if (report) toast(report.outcome === "ok" ? `${a.name}: refreshed.` : report.message);
+    // A failure's sentence appears on the card itself; the message line only says the outcome.
+    if (report) toast(report.outcome === "ok" ? `${a.name}: refreshed.` : `${a.name}: the refresh failed (${report.outcome}).`);
     refresh.disabled = false;
     refresh.textContent = "Refresh now";
   });
