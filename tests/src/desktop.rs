@@ -25,12 +25,33 @@ impl Desktop {
         for sub in ["run", "data", "home"] {
             std::fs::create_dir_all(dir.path().join(sub)).expect("desktop folders");
         }
-        let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .arg(format!(
-                "--address=unix:dir={}",
+        // A session bus without service activation: a keyring the test stopped stays stopped
+        // (activation would start another one, locked, on the shared session's folders), and no
+        // unlock prompter ever opens on the shared display.
+        let config = dir.path().join("bus.conf");
+        std::fs::write(
+            &config,
+            format!(
+                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir={}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
                 dir.path().join("run").display()
-            ))
+            ),
+        )
+        .expect("bus config");
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--nofork", "--print-address=1"])
+            .arg(format!("--config-file={}", config.display()))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -41,21 +62,7 @@ impl Desktop {
             .expect("read the bus address");
         let address = address.trim().to_owned();
         assert!(!address.is_empty(), "dbus-daemon printed no address");
-        let mut keyring = Self::on_bus(dir.path(), &address, "gnome-keyring-daemon")
-            .args(["--unlock", "--components=secrets"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start gnome-keyring-daemon");
-        {
-            use std::io::Write;
-            let mut stdin = keyring.stdin.take().expect("piped");
-            stdin
-                .write_all(b"tokentray-test")
-                .expect("keyring password");
-        }
-        // It forks a daemon that lives as long as the bus; the parent exits at once.
-        let _ = keyring.wait();
+        Self::unlocked_keyring(dir.path(), &address);
         // `-print` writes every notification it receives to stdout: the test's record of them.
         let printed = std::fs::File::create(dir.path().join("dunst.out")).expect("dunst log");
         let dunst = Self::on_bus(dir.path(), &address, "dunst")
@@ -72,18 +79,7 @@ impl Desktop {
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let names = desktop
-                .command("dbus-send")
-                .args([
-                    "--session",
-                    "--print-reply",
-                    "--dest=org.freedesktop.DBus",
-                    "/org/freedesktop/DBus",
-                    "org.freedesktop.DBus.ListNames",
-                ])
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-                .unwrap_or_default();
+            let names = desktop.bus_names();
             if names.contains("org.freedesktop.secrets")
                 && names.contains("org.freedesktop.Notifications")
             {
@@ -95,6 +91,111 @@ impl Desktop {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// Starts gnome-keyring with its login keyring unlocked, replacing a running one.
+    fn unlocked_keyring(dir: &Path, address: &str) {
+        let mut keyring = Self::on_bus(dir, address, "gnome-keyring-daemon")
+            .args(["--replace", "--unlock", "--components=secrets"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start gnome-keyring-daemon");
+        {
+            use std::io::Write;
+            let mut stdin = keyring.stdin.take().expect("piped");
+            stdin
+                .write_all(b"tokentray-test")
+                .expect("keyring password");
+        }
+        // It forks a daemon that lives as long as the bus; the parent exits at once.
+        let _ = keyring.wait();
+    }
+
+    /// The keychain goes away: the keyring daemon is killed, and nothing restarts it.
+    pub fn stop_keyring(&self) {
+        let out = self
+            .command("dbus-send")
+            .args([
+                "--session",
+                "--print-reply=literal",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.GetConnectionUnixProcessID",
+                "string:org.freedesktop.secrets",
+            ])
+            .output()
+            .expect("dbus-send");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let pid = text
+            .split_whitespace()
+            .last()
+            .and_then(|p| p.parse::<u32>().ok())
+            .unwrap_or_else(|| panic!("no keyring daemon on the bus: {text}"));
+        let status = Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        self.wait_for_name("org.freedesktop.secrets", false);
+    }
+
+    /// The keychain comes back (or is unlocked): a keyring daemon with the same keyring file,
+    /// unlocked with its password.
+    pub fn start_keyring(&self) {
+        Self::unlocked_keyring(self.dir.path(), &self.address);
+        self.wait_for_name("org.freedesktop.secrets", true);
+    }
+
+    /// Locks the login keyring, as a screen locker or the user would.
+    pub fn lock_keyring(&self) {
+        let out = self
+            .command("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets",
+                "org.freedesktop.Secret.Service.Lock",
+                "array:objpath:/org/freedesktop/secrets/collection/login",
+            ])
+            .output()
+            .expect("dbus-send");
+        assert!(
+            out.status.success(),
+            "lock the keyring: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn wait_for_name(&self, name: &str, present: bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if self.bus_names().contains(name) == present {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name} did not {} the bus",
+                if present { "join" } else { "leave" }
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn bus_names(&self) -> String {
+        self.command("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.ListNames",
+            ])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
     }
 
     fn on_bus(dir: &Path, address: &str, program: &str) -> Command {

@@ -33,6 +33,32 @@ pub struct OidcServer {
     agent: ureq::Agent,
 }
 
+/// Every token the server at `issuer` has issued so far (its control endpoint's record).
+pub fn issued_tokens_at(issuer: &str) -> Result<Vec<String>, String> {
+    let url = format!("{issuer}/__control/stats");
+    let stats: Value = ureq::get(&url)
+        .call()
+        .map_err(|e| e.to_string())?
+        .body_mut()
+        .read_json()
+        .map_err(|e| e.to_string())?;
+    Ok(tokens_in(&stats))
+}
+
+fn tokens_in(stats: &Value) -> Vec<String> {
+    let mut all = Vec::new();
+    if let Some(issued) = stats["issued"].as_object() {
+        for list in issued.values() {
+            for t in list.as_array().into_iter().flatten() {
+                if let Some(t) = t.as_str() {
+                    all.push(t.to_owned());
+                }
+            }
+        }
+    }
+    all
+}
+
 /// The folder of the Node server and the scripted user.
 pub fn oidc_dir() -> PathBuf {
     crate::bins::repo_root().join("tests/oidc")
@@ -201,18 +227,7 @@ impl OidcServer {
 
     /// Every access, refresh and ID token the server issued so far.
     pub fn issued_tokens(&self) -> Vec<String> {
-        let stats = self.stats();
-        let mut all = Vec::new();
-        if let Some(issued) = stats["issued"].as_object() {
-            for list in issued.values() {
-                for t in list.as_array().into_iter().flatten() {
-                    if let Some(t) = t.as_str() {
-                        all.push(t.to_owned());
-                    }
-                }
-            }
-        }
-        all
+        tokens_in(&self.stats())
     }
 }
 

@@ -10,6 +10,9 @@ pub struct Sandbox {
     dir: tempfile::TempDir,
     /// Extra environment for every process the sandbox starts (a private bus, `$BROWSER`).
     env: Vec<(String, String)>,
+    /// The OIDC servers whose accounts live here: when the sandbox is dropped, every file in it
+    /// is searched for every token they issued, in every test, without the test asking.
+    issuers: std::sync::Mutex<Vec<String>>,
 }
 
 impl Default for Sandbox {
@@ -20,6 +23,16 @@ impl Default for Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let issuers =
+                std::mem::take(&mut *self.issuers.lock().unwrap_or_else(|p| p.into_inner()));
+            for issuer in issuers {
+                let tokens = crate::oidc::issued_tokens_at(&issuer).unwrap_or_else(|e| {
+                    panic!("the leak check cannot ask {issuer} what it issued ({e}); declare the OidcServer before the Sandbox so it outlives it")
+                });
+                self.assert_files_hold_none_of(&tokens);
+            }
+        }
         // TOKENTRAY_KEEP_SANDBOX=1 keeps every test's folder (logs, state) for a post-mortem.
         if std::env::var_os("TOKENTRAY_KEEP_SANDBOX").is_some() {
             let dir = std::mem::replace(
@@ -44,6 +57,7 @@ impl Sandbox {
         Sandbox {
             dir,
             env: Vec::new(),
+            issuers: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -117,6 +131,12 @@ impl Sandbox {
 
     /// Adds provider `local` for `issuer` (once) and account `name`, not signed in.
     pub fn add_account(&self, server: &crate::oidc::OidcServer, name: &str) {
+        {
+            let mut issuers = self.issuers.lock().unwrap_or_else(|p| p.into_inner());
+            if !issuers.iter().any(|i| i == server.issuer()) {
+                issuers.push(server.issuer().to_owned());
+            }
+        }
         let settings =
             std::fs::read_to_string(self.config_dir().join("settings.toml")).unwrap_or_default();
         if !settings.contains("[provider.local]") {
@@ -157,6 +177,39 @@ impl Sandbox {
             !tokens.is_empty(),
             "the server issued no tokens; the check would prove nothing"
         );
+        assert!(
+            self.files()
+                .iter()
+                .any(|(p, _)| p.ends_with("settings.toml")),
+            "no settings file to check"
+        );
+        self.assert_files_hold_none_of(&tokens);
+        for token in &tokens {
+            for text in extra_text {
+                assert!(
+                    !text.contains(token.as_str()),
+                    "a token leaked into captured output"
+                );
+            }
+        }
+    }
+
+    /// No file under the sandbox contains any of `tokens`.
+    fn assert_files_hold_none_of(&self, tokens: &[String]) {
+        let files = self.files();
+        for token in tokens {
+            for (path, text) in &files {
+                assert!(
+                    !text.contains(token.as_str()),
+                    "a token leaked into {}",
+                    path.display()
+                );
+            }
+        }
+    }
+
+    /// Every file under the sandbox, with its text.
+    fn files(&self) -> Vec<(PathBuf, String)> {
         let mut files = Vec::new();
         let mut stack = vec![self.root().to_path_buf()];
         while let Some(dir) = stack.pop() {
@@ -169,25 +222,7 @@ impl Sandbox {
                 }
             }
         }
-        assert!(
-            files.iter().any(|(p, _)| p.ends_with("settings.toml")),
-            "no settings file to check"
-        );
-        for token in &tokens {
-            for (path, text) in &files {
-                assert!(
-                    !text.contains(token.as_str()),
-                    "a token leaked into {}",
-                    path.display()
-                );
-            }
-            for text in extra_text {
-                assert!(
-                    !text.contains(token.as_str()),
-                    "a token leaked into captured output"
-                );
-            }
-        }
+        files
     }
 
     /// The sandbox's root.

@@ -2,11 +2,13 @@
 //! account (never `permanent`), the engine must keep running, and it must recover once the
 //! endpoint behaves again.
 
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use tokentray_tests::desktop::Desktop;
 use tokentray_tests::oidc::OidcServer;
-use tokentray_tests::{bins, output_text as text, require_session, sandbox::Sandbox};
+use tokentray_tests::{bins, output_text as text, require_session, sandbox::Sandbox, wait_until};
 
 fn refresh(s: &Sandbox, account: &str) -> Value {
     let out = s.cli(&["refresh", account, "--json"]);
@@ -145,4 +147,94 @@ fn kill_9_while_tokens_rotate_never_leaves_a_silent_or_corrupt_account() {
     }
     engine.terminate();
     s.assert_no_secrets(&server, &[&engine.output()]);
+}
+
+fn token(s: &Sandbox) -> String {
+    let out = s.cli(&["token", "kai"]);
+    assert!(out.status.success(), "token: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn a_keychain_gone_or_locked_is_a_clear_transient_error_and_no_token_is_lost() {
+    require_session();
+    let server = OidcServer::start();
+    let desktop = Desktop::start();
+    let s = desktop.sandbox();
+    s.sign_in(&server, "kai", "kai");
+    let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
+    s.wait_for_engine(Duration::from_secs(20));
+    let first = token(&s);
+
+    // Gone while idle: the refresh says why and what to do; the token in memory still serves.
+    desktop.stop_keyring();
+    let report = refresh(&s, "kai");
+    assert_eq!(report["outcome"], "transient", "{report}");
+    assert_eq!(report["code"], "keychain_unavailable", "{report}");
+    let message = report["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("keychain is unavailable") && message.contains("carries on by itself"),
+        "{message}"
+    );
+    let status = s.account_status("kai");
+    assert_eq!(status["status"], "enabled", "{status}");
+    assert_eq!(status["last_error"]["code"], "keychain_unavailable");
+    assert_eq!(token(&s), first);
+    assert_eq!(server.whoami(&first), (200, "kai".into()));
+
+    // Gone in the middle of a rotation: the provider has spent the old refresh token when the
+    // keychain refuses the new ones. They stay in memory, serve, and are stored once it is back.
+    desktop.start_keyring();
+    server.fault(json!({"kind": "stall", "path": "/token", "ms": 3000, "count": 1}));
+    let pending = s
+        .command(bins::cli())
+        .args(["refresh", "kai", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start a refresh");
+    std::thread::sleep(Duration::from_millis(1200));
+    desktop.stop_keyring();
+    let out = pending.wait_with_output().expect("refresh");
+    let report: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
+    assert_eq!(report["code"], "keychain_unavailable", "{report}");
+    assert!(
+        report["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("kept in memory")),
+        "{report}"
+    );
+    let second = token(&s);
+    assert_ne!(second, first, "the rotated token is served from memory");
+    assert_eq!(server.whoami(&second), (200, "kai".into()));
+    desktop.start_keyring();
+    wait_until(
+        "the engine to store the kept tokens once the keychain is back",
+        Duration::from_secs(60),
+        || s.account_status("kai")["last_error"].is_null(),
+    );
+
+    // Locked (a screen locker, the user): never a prompt, a clear error, back once unlocked.
+    desktop.lock_keyring();
+    let report = refresh(&s, "kai");
+    assert_eq!(report["code"], "keychain_locked", "{report}");
+    assert!(
+        report["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("keychain is locked; unlock it")),
+        "{report}"
+    );
+    assert_ne!(s.account_status("kai")["status"], "error");
+    assert_eq!(token(&s), second);
+    desktop.start_keyring();
+    assert_eq!(refresh(&s, "kai")["outcome"], "ok");
+    assert!(engine.is_running(), "{}", engine.output());
+    engine.terminate();
+
+    // Without the engine, straight from the keychain: the stored refresh token is the newest
+    // one (the spent one would be refused as reused, and kill the grant).
+    assert_eq!(refresh(&s, "kai")["outcome"], "ok");
+    assert_eq!(server.whoami(&token(&s)), (200, "kai".into()));
+    assert!(!engine.output().contains("panicked"), "{}", engine.output());
 }

@@ -3,7 +3,7 @@
 use std::process::Command;
 
 use tokentray_core::secret::Secret;
-use tokentray_core::vault::{KeyringStore, SecretStore, TokenSet, Vault};
+use tokentray_core::vault::{OsStore, SecretStore, TokenSet, Vault};
 use tokentray_tests::require_session;
 
 fn unique_service() -> String {
@@ -24,7 +24,7 @@ fn secret_tool_lookup(service: &str, key: &str) -> Option<String> {
 fn tokens_live_in_the_secret_service_and_nowhere_else() {
     require_session();
     let service = unique_service();
-    let vault = Vault::new(std::sync::Arc::new(KeyringStore::new(&service)));
+    let vault = Vault::new(std::sync::Arc::new(OsStore::new(&service)));
     let now = time::OffsetDateTime::now_utc();
     let tokens = TokenSet {
         access_token: Secret::new("vault-test-access-7f3a"),
@@ -65,11 +65,11 @@ fn tokens_live_in_the_secret_service_and_nowhere_else() {
 fn client_secrets_are_kept_per_provider() {
     require_session();
     let service = format!("{}-cs", unique_service());
-    let store = KeyringStore::new(&service);
+    let store = OsStore::new(&service);
     store
         .set("client-secret:acme", &Secret::new("s3cret-cs"))
         .unwrap();
-    let vault = Vault::new(std::sync::Arc::new(KeyringStore::new(&service)));
+    let vault = Vault::new(std::sync::Arc::new(OsStore::new(&service)));
     assert_eq!(
         vault
             .client_secret("acme")

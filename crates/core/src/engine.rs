@@ -228,6 +228,10 @@ struct Slot {
     /// Consecutive permanent answers (the outage rule confirms before flipping to error).
     strikes: Mutex<u32>,
     running: AtomicBool,
+    /// The cache holds rotated tokens the keychain refused to store. They are the only working
+    /// ones (the provider spent the old refresh token), so they win over the keychain's copy
+    /// until a write succeeds.
+    unsaved: AtomicBool,
 }
 
 impl Slot {
@@ -239,6 +243,7 @@ impl Slot {
             jitter,
             strikes: Mutex::new(0),
             running: AtomicBool::new(false),
+            unsaved: AtomicBool::new(false),
         }
     }
 }
@@ -487,6 +492,7 @@ impl Engine {
         let _flight = slot.flight.lock().await;
         self.save_tokens(name, &tokens).await?;
         *lock(&slot.cache) = Cached::Loaded(Some(tokens.clone()));
+        slot.unsaved.store(false, Ordering::SeqCst);
         *lock(&slot.strikes) = 0;
         self.update_record(name, |r| {
             r.system = Some(AccountState::Enabled);
@@ -626,11 +632,19 @@ impl Engine {
         }
         match self.refresh_flight(name, &slot, Mode::Demand).await {
             Ok(fresh) => Ok(Credential::of(fresh)),
-            // A transient failure while the old token still works: keep serving it.
-            Err(EngineError::Temporary { .. })
-                if still_valid(&tokens, OffsetDateTime::now_utc()) =>
-            {
-                Ok(Credential::of(tokens))
+            // A transient failure while a token still works: keep serving the newest one (a
+            // refresh whose tokens the keychain refused left them in the cache).
+            Err(EngineError::Temporary { .. }) => {
+                let now = OffsetDateTime::now_utc();
+                self.cached(&slot)
+                    .into_iter()
+                    .chain([tokens])
+                    .find(|t| still_valid(t, now))
+                    .map(Credential::of)
+                    .ok_or_else(|| EngineError::Temporary {
+                        account: name.to_owned(),
+                        detail: "the token expired and cannot be refreshed yet".into(),
+                    })
             }
             Err(e) => Err(e),
         }
@@ -923,7 +937,8 @@ impl Engine {
             Mode::Force => false,
             Mode::Rejected(bad) => !t.access_token.same_as(bad),
         };
-        if let Some(current) = self.cached(slot) {
+        let unsaved = slot.unsaved.load(Ordering::SeqCst);
+        if let Some(current) = self.cached(slot).filter(|_| !unsaved) {
             if still_good(&current) {
                 if matches!(mode, Mode::Scheduled | Mode::Rejected(_)) {
                     // The record may lag the tokens (a crash lost a written-behind update; a
@@ -939,7 +954,10 @@ impl Engine {
             .map_err(|e| EngineError::Io(format!("cannot take the refresh lock of {name}: {e}")))?;
         // Another process (the CLI, the other engine kind) may have refreshed: the keychain is
         // the truth, and spending a refresh token someone already rotated would kill the grant.
-        let stored = self.reload_from_vault(name, slot).await?;
+        let stored = match self.reload_from_vault(name, slot).await {
+            Err(EngineError::Vault(e)) => return Err(self.keychain_failed(name, slot, &e)),
+            other => other?,
+        };
         let Some(current) = stored else {
             return Err(EngineError::SignedOut(name.to_owned()));
         };
@@ -959,13 +977,16 @@ impl Engine {
                 retry_after: None,
                 known: true,
             };
-            return Err(self.record_failure(name, slot, &current, failure));
+            return Err(self.record_failure(name, slot, Some(&current), failure));
         };
         let (provider_name, provider) = self.provider_of(name)?;
         let client_secret = if provider.client_secret {
             let vault = self.inner.vault.clone();
             let p = provider_name.clone();
-            blocking(move || vault.client_secret(&p)).await?
+            match blocking(move || vault.client_secret(&p)).await {
+                Err(EngineError::Vault(e)) => return Err(self.keychain_failed(name, slot, &e)),
+                other => other?,
+            }
         } else {
             None
         };
@@ -986,8 +1007,19 @@ impl Engine {
                 let fresh = token_set_from(answer, Some(&current));
                 // Rotated tokens go to the keychain before anything else: the old refresh token
                 // is already spent, so these are the only ones that work.
-                self.save_tokens(name, &fresh).await?;
+                let saved = self.save_tokens(name, &fresh).await;
                 *lock(&slot.cache) = Cached::Loaded(Some(fresh.clone()));
+                match saved {
+                    Ok(()) => {}
+                    Err(EngineError::Vault(e)) => {
+                        // Kept in memory (never in a file) and written as soon as the keychain
+                        // answers again: the scheduler retries, and so does every refresh.
+                        slot.unsaved.store(true, Ordering::SeqCst);
+                        tracing::error!(account = %name, "the keychain refused the new tokens; keeping them in memory until it is back: {e}");
+                        return Err(self.keychain_failed(name, slot, &e));
+                    }
+                    Err(e) => return Err(e),
+                }
                 *lock(&slot.strikes) = 0;
                 self.update_record(name, |r| {
                     r.system = Some(AccountState::Enabled);
@@ -1008,17 +1040,46 @@ impl Engine {
             }
             Err(failure) if failure.class == FailureClass::Permanent => {
                 // Before declaring the grant dead: did someone else rotate it meanwhile?
-                if let Some(now_stored) = self.reload_from_vault(name, slot).await? {
+                let now_stored = match self.reload_from_vault(name, slot).await {
+                    Err(EngineError::Vault(e)) => return Err(self.keychain_failed(name, slot, &e)),
+                    other => other?,
+                };
+                if let Some(now_stored) = now_stored {
                     if now_stored.refresh_token_differs(&current) {
                         tracing::info!(account = %name, "another process rotated the tokens; adopting them");
                         self.note_adopted(name, &now_stored)?;
                         return Ok(now_stored);
                     }
                 }
-                Err(self.record_failure(name, slot, &current, failure))
+                Err(self.record_failure(name, slot, Some(&current), failure))
             }
-            Err(failure) => Err(self.record_failure(name, slot, &current, failure)),
+            Err(failure) => Err(self.record_failure(name, slot, Some(&current), failure)),
         }
+    }
+
+    /// The keychain could not be read or written during a refresh: a transient failure the
+    /// status shows with the keychain's own advice, retried with backoff like any other.
+    fn keychain_failed(&self, name: &str, slot: &Slot, e: &VaultError) -> EngineError {
+        let code = match e {
+            VaultError::Locked => "keychain_locked",
+            _ => "keychain_unavailable",
+        };
+        let mut advice = e.to_string();
+        if slot.unsaved.load(Ordering::SeqCst) {
+            advice.push_str(". The newest tokens are kept in memory until then; quitting Tokentray now would lose them");
+        }
+        let failure = Failure {
+            class: FailureClass::Transient,
+            code: code.into(),
+            subcode: None,
+            http_status: None,
+            description: None,
+            advice,
+            retry_after: None,
+            known: true,
+        };
+        let cached = self.cached(slot);
+        self.record_failure(name, slot, cached.as_ref(), failure)
     }
 
     /// Applies a failure to the account's state and returns the matching error.
@@ -1026,7 +1087,7 @@ impl Engine {
         &self,
         name: &str,
         slot: &Slot,
-        tokens: &TokenSet,
+        tokens: Option<&TokenSet>,
         failure: Failure,
     ) -> EngineError {
         let now = OffsetDateTime::now_utc();
@@ -1079,7 +1140,7 @@ impl Engine {
                 FailureClass::Transient => {
                     r.failures = r.failures.saturating_add(1);
                     r.unknown_failures = if known { 0 } else { r.unknown_failures + 1 };
-                    let expired = !still_valid(tokens, now);
+                    let expired = !tokens.is_some_and(|t| still_valid(t, now));
                     if expired && r.unknown_failures >= UNKNOWN_LIMIT {
                         // An unknown code that keeps coming back past expiry is not going away:
                         // stop retrying and ask the user.
@@ -1194,8 +1255,32 @@ impl Engine {
     ) -> Result<Option<TokenSet>, EngineError> {
         let vault = self.inner.vault.clone();
         let account = name.to_owned();
-        let tokens = blocking(move || vault.tokens(&account)).await?;
+        let tokens = if slot.unsaved.load(Ordering::SeqCst) {
+            // The keychain's copy holds a spent refresh token: write ours over it first.
+            let Some(ours) = self.cached(slot) else {
+                return Ok(None);
+            };
+            let copy = ours.clone();
+            blocking(move || vault.save_tokens(&account, &copy)).await?;
+            slot.unsaved.store(false, Ordering::SeqCst);
+            tracing::info!(account = %name, "the keychain is back; the tokens kept in memory are stored");
+            Some(ours)
+        } else {
+            blocking(move || vault.tokens(&account)).await?
+        };
         *lock(&slot.cache) = Cached::Loaded(tokens.clone());
+        if self
+            .record(name)
+            .last_error
+            .as_ref()
+            .is_some_and(|e| e.code.starts_with("keychain_"))
+        {
+            self.update_record(name, |r| {
+                r.last_error = None;
+                r.failures = 0;
+                r.retry_at = None;
+            })?;
+        }
         Ok(tokens)
     }
 
@@ -1420,8 +1505,27 @@ impl Engine {
         }
     }
 
-    /// Writes any state not yet in the state file. Call before exiting.
+    /// Writes any state not yet in the state file, and any tokens not yet in the keychain.
+    /// Call before exiting.
     pub fn flush_state(&self) -> Result<(), EngineError> {
+        let slots: Vec<(String, Arc<Slot>)> = lock(&self.inner.slots)
+            .iter()
+            .map(|(n, s)| (n.clone(), s.clone()))
+            .collect();
+        for (name, slot) in slots {
+            if !slot.unsaved.load(Ordering::SeqCst) {
+                continue;
+            }
+            let Some(tokens) = self.cached(&slot) else {
+                continue;
+            };
+            match self.inner.vault.save_tokens(&name, &tokens) {
+                Ok(()) => slot.unsaved.store(false, Ordering::SeqCst),
+                Err(e) => {
+                    tracing::error!(account = %name, "the newest tokens are lost with this exit, so the account will need a new sign-in: {e}")
+                }
+            }
+        }
         let state = self.lock_state();
         if self.inner.state_dirty.swap(false, Ordering::SeqCst) {
             if let Err(e) = state.save(&self.inner.paths.state_file()) {

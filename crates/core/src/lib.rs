@@ -21,6 +21,8 @@ pub mod oauth;
 pub mod paths;
 pub mod schedule;
 pub mod secret;
+#[cfg(target_os = "linux")]
+pub mod secret_service;
 pub mod settings;
 pub mod sleepwatch;
 pub mod socket;

@@ -58,9 +58,12 @@ struct Stored {
 /// Why the keychain could not be used. Never a reason to fall back to a plain file.
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
-    /// The keychain is locked, missing or refused access.
-    #[error("the keychain is unavailable ({0}); unlock it (or start a Secret Service such as gnome-keyring) and try again")]
+    /// No keychain answers, or it refused access.
+    #[error("the keychain is unavailable ({0}); start it (on Linux a Secret Service such as gnome-keyring) and Tokentray carries on by itself")]
     Unavailable(String),
+    /// The keychain is locked. Tokentray never shows an unlock prompt from background work.
+    #[error("the keychain is locked; unlock it (sign in to the desktop again, or unlock the \"login\" keyring in Passwords and Keys) and Tokentray carries on by itself")]
+    Locked,
     /// An entry exists but is not in Tokentray's format.
     #[error("the keychain entry for {0} is damaged; sign in again to replace it")]
     Corrupt(String),
@@ -77,12 +80,21 @@ pub trait SecretStore: Send + Sync {
     fn delete(&self, key: &str) -> Result<(), VaultError>;
 }
 
-/// The OS keychain through the `keyring` crate (Secret Service on Linux, Keychain on macOS,
-/// Credential Manager on Windows). Calls block: run them off the async threads.
+/// This platform's keychain store: the Secret Service on Linux, else the `keyring` crate.
+#[cfg(target_os = "linux")]
+pub type OsStore = crate::secret_service::SecretServiceStore;
+/// This platform's keychain store: the Secret Service on Linux, else the `keyring` crate.
+#[cfg(not(target_os = "linux"))]
+pub type OsStore = KeyringStore;
+
+/// The OS keychain through the `keyring` crate (Keychain on macOS, Credential Manager on
+/// Windows). Calls block: run them off the async threads.
+#[cfg(not(target_os = "linux"))]
 pub struct KeyringStore {
     service: String,
 }
 
+#[cfg(not(target_os = "linux"))]
 impl KeyringStore {
     /// Entries under the keychain service name `service` (normally `tokentray`).
     pub fn new(service: impl Into<String>) -> KeyringStore {
@@ -96,6 +108,7 @@ impl KeyringStore {
     }
 }
 
+#[cfg(not(target_os = "linux"))]
 fn map_keyring_error(key: &str, e: keyring::Error) -> VaultError {
     use keyring::Error as K;
     match e {
@@ -106,6 +119,7 @@ fn map_keyring_error(key: &str, e: keyring::Error) -> VaultError {
     }
 }
 
+#[cfg(not(target_os = "linux"))]
 impl SecretStore for KeyringStore {
     fn get(&self, key: &str) -> Result<Option<Secret>, VaultError> {
         match self.entry(key)?.get_password() {
@@ -177,7 +191,7 @@ impl Vault {
     pub fn os_keychain() -> Vault {
         let service =
             std::env::var("TOKENTRAY_KEYCHAIN_SERVICE").unwrap_or_else(|_| "tokentray".into());
-        Vault::new(Arc::new(KeyringStore::new(service)))
+        Vault::new(Arc::new(OsStore::new(service)))
     }
 
     fn account_key(account: &str) -> String {
