@@ -106,6 +106,9 @@ function render() {
     $(`.card[data-account="${CSS.escape(focusedAccount)}"] [data-action="${focused}"]`)?.focus();
   }
   $("#empty").hidden = accounts.length !== 0;
+  // A full or read-only disk: tokens keep flowing, but the person should know and fix it.
+  $("#storage").textContent = state.status.storage_error || "";
+  $("#storage").hidden = !state.status.storage_error;
   const trouble = accounts.filter((a) => a.status === "error").length;
   $("#summary").textContent =
     accounts.length === 0

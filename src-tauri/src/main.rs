@@ -92,7 +92,7 @@ fn main() {
         } => api.prevent_exit(),
         RunEvent::Exit => {
             if let Some(engine) = handle.try_state::<Engine>() {
-                if let Err(e) = engine.flush_state() {
+                if let Err(e) = engine.flush() {
                     tracing::warn!("{e}");
                 }
             }

@@ -313,6 +313,7 @@ mod tests {
                     jobs: vec![],
                 })
                 .collect(),
+            storage_error: None,
         }
     }
 

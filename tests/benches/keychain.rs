@@ -23,7 +23,10 @@ fn main() {
     let vault = Vault::os_keychain();
     let tokens = |i: usize| TokenSet {
         access_token: Secret::new(format!("bench-access-{i:06}-{}", "a".repeat(800))),
-        refresh_token: Some(Secret::new(format!("bench-refresh-{i:06}-{}", "r".repeat(40)))),
+        refresh_token: Some(Secret::new(format!(
+            "bench-refresh-{i:06}-{}",
+            "r".repeat(40)
+        ))),
         id_token: None,
         expires_at: Some(OffsetDateTime::now_utc() + time::Duration::hours(1)),
         obtained_at: OffsetDateTime::now_utc(),

@@ -238,3 +238,294 @@ fn a_keychain_gone_or_locked_is_a_clear_transient_error_and_no_token_is_lost() {
     assert_eq!(server.whoami(&token(&s)), (200, "kai".into()));
     assert!(!engine.output().contains("panicked"), "{}", engine.output());
 }
+
+/// A small tmpfs over a folder, unmounted when dropped.
+struct Mount(std::path::PathBuf);
+
+impl Mount {
+    /// `None` where the test may not mount (not root): the caller skips, saying why.
+    fn tmpfs(dir: &std::path::Path, size: &str) -> Option<Mount> {
+        let ok = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Mount(dir.to_owned()))
+    }
+
+    /// `dir` seen read-only from now on. A bind mount: a remount of the disk itself would be
+    /// refused while the engine holds its log file open.
+    fn read_only(dir: &std::path::Path) -> Mount {
+        for args in [&["--bind"][..], &["-o", "remount,bind,ro"][..]] {
+            let status = std::process::Command::new("mount")
+                .args(args)
+                .arg(dir)
+                .arg(dir)
+                .status()
+                .expect("mount");
+            assert!(status.success(), "mount {args:?}");
+        }
+        Mount(dir.to_owned())
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+fn storage_error(s: &Sandbox) -> Option<String> {
+    let out = s.cli(&["status", "--json"]);
+    let status: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
+    status["storage_error"].as_str().map(str::to_owned)
+}
+
+#[test]
+fn a_full_or_read_only_state_disk_is_reported_and_loses_nothing() {
+    require_session();
+    let server = OidcServer::start();
+    let s = Sandbox::new();
+    let state_home = s.root().join("state");
+    let Some(_disk) = Mount::tmpfs(&state_home, "512k") else {
+        eprintln!("SKIPPED: mounting a small disk needs root (CI runs as root)");
+        return;
+    };
+    s.sign_in(&server, "kai", "kai");
+    let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
+    s.wait_for_engine(Duration::from_secs(20));
+
+    // Full: fill the disk to the last byte.
+    let filler = state_home.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).expect("filler");
+        let block = vec![0u8; 4096];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.write_all(&[0u8]); // the last partial block
+    }
+    let report = refresh(&s, "kai");
+    assert_eq!(
+        report["outcome"], "ok",
+        "tokens live in the keychain: {report}"
+    );
+    let fresh = token_of(&s, "kai");
+    assert_eq!(server.whoami(&fresh), (200, "kai".into()));
+    wait_until(
+        "the full disk to be reported",
+        Duration::from_secs(20),
+        || storage_error(&s).is_some(),
+    );
+    let error = storage_error(&s).unwrap_or_default();
+    assert!(
+        error.contains("No space left on device")
+            && error.contains("Check that the disk has space")
+            && error.contains("Tokens keep working meanwhile"),
+        "{error}"
+    );
+    let table = text(&s.cli(&["status"]));
+    assert!(
+        table.contains("Warning: cannot write the state file"),
+        "{table}"
+    );
+    // A change the person asks for and that cannot be kept is refused, with the reason.
+    let out = s.cli(&["pause", "kai"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("No space left on device"),
+        "{}",
+        text(&out)
+    );
+    let before = s.account_status("kai");
+
+    // Space again: the engine writes what it kept, on its own.
+    std::fs::remove_file(&filler).expect("remove filler");
+    wait_until(
+        "the state file to be written again",
+        Duration::from_secs(30),
+        || storage_error(&s).is_none(),
+    );
+    let _ = engine.child.kill(); // no clean exit: the file must already hold everything
+    let _ = engine.child.wait();
+    let after = s.account_status("kai");
+    assert_eq!(after["last_refresh"], before["last_refresh"], "{after}");
+    assert_eq!(after["status"], "enabled", "{after}");
+
+    // Read-only: the same, and refreshes still work (their locks are not on this disk).
+    let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine2.log");
+    s.wait_for_engine(Duration::from_secs(20));
+    let read_only = Mount::read_only(&state_home.join("tokentray"));
+    let report = refresh(&s, "kai");
+    assert_eq!(report["outcome"], "ok", "{report}");
+    wait_until(
+        "the read-only disk to be reported",
+        Duration::from_secs(20),
+        || storage_error(&s).is_some_and(|e| e.contains("Read-only file system")),
+    );
+    let refreshed = s.account_status("kai")["last_refresh"].clone();
+    drop(read_only);
+    wait_until(
+        "the state file to be written again",
+        Duration::from_secs(30),
+        || storage_error(&s).is_none(),
+    );
+    engine.terminate();
+    assert_eq!(s.account_status("kai")["last_refresh"], refreshed);
+    assert_eq!(server.whoami(&token_of(&s, "kai")), (200, "kai".into()));
+}
+
+fn token_of(s: &Sandbox, account: &str) -> String {
+    let out = s.cli(&["token", account]);
+    assert!(out.status.success(), "token: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn a_certificate_nobody_trusts_is_transient_with_advice_and_harms_nothing() {
+    require_session();
+    let server = OidcServer::start();
+    let s = Sandbox::new();
+    s.sign_in(&server, "kai", "kai");
+
+    // A token endpoint behind a self-signed certificate (a captive portal, an intercepting
+    // proxy, a misconfigured server).
+    let tls = s.root().join("tls");
+    std::fs::create_dir_all(&tls).expect("tls folder");
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .args(["-keyout", "key.pem", "-out", "cert.pem"])
+        .current_dir(&tls)
+        .output()
+        .expect("openssl (make test-deps installs it)");
+    assert!(out.status.success(), "{}", text(&out));
+    let mut https = std::process::Command::new("node")
+        .args([
+            "-e",
+            "const fs = require('fs');\
+             const srv = require('https').createServer(\
+               { key: fs.readFileSync('key.pem'), cert: fs.readFileSync('cert.pem') },\
+               (q, r) => { r.setHeader('content-type', 'application/json');\
+                           r.end('{\"access_token\":\"from-an-impostor\",\"token_type\":\"Bearer\"}'); });\
+             srv.listen(0, '127.0.0.1', () => console.log(srv.address().port));",
+        ])
+        .current_dir(&tls)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("node");
+    let mut port = String::new();
+    {
+        use std::io::BufRead;
+        let stdout = https.stdout.take().expect("piped");
+        std::io::BufReader::new(stdout)
+            .read_line(&mut port)
+            .expect("the port");
+    }
+    let settings_file = s.config_dir().join("settings.toml");
+    let settings = std::fs::read_to_string(&settings_file).expect("settings");
+    let impostor = settings.replace(
+        &format!("token_url = \"{}\"", server.token_url()),
+        &format!("token_url = \"https://127.0.0.1:{}/token\"", port.trim()),
+    );
+    assert_ne!(impostor, settings, "the settings name the token endpoint");
+    std::fs::write(&settings_file, impostor).expect("write settings");
+
+    let report = refresh(&s, "kai");
+    let _ = https.kill();
+    let _ = https.wait();
+    assert_eq!(report["outcome"], "transient", "{report}");
+    assert_eq!(report["code"], "tls", "{report}");
+    assert!(
+        report["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("certificate was not accepted")),
+        "{report}"
+    );
+    assert_ne!(s.account_status("kai")["status"], "error");
+
+    // The real endpoint again: the grant was never touched.
+    std::fs::write(&settings_file, settings).expect("restore settings");
+    assert_eq!(refresh(&s, "kai")["outcome"], "ok");
+    assert_eq!(server.whoami(&token_of(&s, "kai")), (200, "kai".into()));
+}
+
+#[test]
+fn the_app_and_clis_that_cannot_see_it_race_for_one_account_and_never_reuse_a_token() {
+    require_session();
+    // Tokens for 3 s: the app rotates every second or two while the CLIs pile in.
+    let server = OidcServer::start_with(tokentray_tests::oidc::Options {
+        access_ttl: 3,
+        ..Default::default()
+    });
+    let s = Sandbox::new();
+    s.sign_in(&server, "ada", "ada");
+    let mut app = s.spawn(bins::app(), &["--minimized"], "app.log");
+    s.wait_for_engine(Duration::from_secs(60));
+    // A cron job or a container shell: another runtime folder, so no socket to the app. These
+    // CLIs refresh by themselves, against the app's own schedule.
+    let elsewhere = s.root().join("run-elsewhere");
+    std::fs::create_dir_all(&elsewhere).expect("runtime folder");
+    let before = server.refresh_count();
+    let started = Instant::now();
+    let mut calls = 0;
+    while started.elapsed() < Duration::from_secs(15) {
+        // At the same moment: forced refreshes by the app (asked through its socket) and by
+        // CLIs that cannot see it, and a token request that refreshes when due.
+        let children: Vec<_> = (0..5)
+            .map(|i| {
+                let mut cmd = s.command(bins::cli());
+                if i == 4 {
+                    cmd.args(["token", "ada"]);
+                } else {
+                    cmd.args(["refresh", "ada", "--json"]);
+                }
+                if i % 2 == 1 {
+                    cmd.env("XDG_RUNTIME_DIR", &elsewhere);
+                }
+                cmd.stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("start the CLI")
+            })
+            .collect();
+        for (i, child) in children.into_iter().enumerate() {
+            let out = child.wait_with_output().expect("CLI");
+            assert!(out.status.success(), "{}", text(&out));
+            if i < 4 {
+                let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+                assert_eq!(report["outcome"], "ok", "{report}");
+            }
+            calls += 1;
+        }
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    let rotations = server.refresh_count() - before;
+    eprintln!("{calls} CLI calls beside the app during {rotations} rotations");
+    assert!(rotations >= 10, "{rotations} rotations");
+    assert!(app.is_running(), "{}", app.output());
+    // The app (asked through its socket) never saw a dead or reused grant.
+    let status = s.account_status("ada");
+    assert_eq!(status["status"], "enabled", "{status}");
+    assert!(status["last_error"].is_null(), "{status}");
+    assert_eq!(refresh(&s, "ada")["outcome"], "ok");
+    assert_eq!(server.whoami(&token_of(&s, "ada")), (200, "ada".into()));
+    app.terminate();
+}

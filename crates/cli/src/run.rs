@@ -83,7 +83,7 @@ fn headless(paths: &Paths) -> Result<(), CliError> {
         tokentray_core::notify::start(engine.clone());
         tracing::info!(socket = %paths.socket_file().display(), "headless engine running");
         socket::serve(listener, engine.clone(), "headless", shutdown_signal()).await;
-        if let Err(e) = engine.flush_state() {
+        if let Err(e) = engine.flush() {
             tracing::warn!("{e}");
         }
         tracing::info!("headless engine stopped");

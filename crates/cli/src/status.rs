@@ -98,6 +98,9 @@ fn table(status: &Status, paths: &Paths) -> String {
     if status.accounts.iter().any(|a| a.last_error.is_some()) {
         out.push('\n');
     }
+    if let Some(e) = &status.storage_error {
+        out.push_str(&format!("\nWarning: {e}\n"));
+    }
     out
 }
 

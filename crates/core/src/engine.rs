@@ -213,6 +213,8 @@ struct Inner {
     logins: login::Logins,
     /// Serializes read-change-write edits of the settings file.
     settings_edit: Mutex<()>,
+    /// Why the state file cannot be written, while it cannot.
+    storage_error: Mutex<Option<String>>,
 }
 
 /// Per-account runtime state that is not persisted.
@@ -270,6 +272,8 @@ enum Mode {
 
 /// How long routine state changes wait before they are written together.
 const STATE_WRITE_DELAY: Duration = Duration::from_secs(2);
+/// How often a state file the disk refused is tried again.
+const STATE_RETRY: Duration = Duration::from_secs(10);
 /// The shortest wait between two scheduled refreshes of one account whose schedule did not move.
 const SCHEDULE_FLOOR: Duration = Duration::from_secs(1);
 /// How long a permanent failure of one of several accounts of a provider waits for confirmation.
@@ -327,6 +331,7 @@ impl Engine {
                 recent_permanent: Mutex::new(Vec::new()),
                 logins: login::Logins::default(),
                 settings_edit: Mutex::new(()),
+                storage_error: Mutex::new(None),
             }),
         })
     }
@@ -456,7 +461,10 @@ impl Engine {
                 }
             })
             .collect();
-        Status { accounts }
+        Status {
+            accounts,
+            storage_error: lock(&self.inner.storage_error).clone(),
+        }
     }
 
     /// The user's pause (or resume) of one account; returns 1 if its state changed, else 0.
@@ -559,7 +567,7 @@ impl Engine {
         let slot = self.slot(name)?;
         self.cancel_login(name);
         let _flight = slot.flight.lock().await;
-        let _lock = crosslock::acquire_async(self.inner.paths.state_dir.clone(), name.to_owned())
+        let _lock = crosslock::acquire_async(self.inner.paths.clone(), name.to_owned())
             .await
             .map_err(|e| EngineError::Io(format!("cannot take the refresh lock of {name}: {e}")))?;
         let tokens = self.reload_from_vault(name, &slot).await?;
@@ -949,7 +957,7 @@ impl Engine {
                 return Ok(current);
             }
         }
-        let _lock = crosslock::acquire_async(self.inner.paths.state_dir.clone(), name.to_owned())
+        let _lock = crosslock::acquire_async(self.inner.paths.clone(), name.to_owned())
             .await
             .map_err(|e| EngineError::Io(format!("cannot take the refresh lock of {name}: {e}")))?;
         // Another process (the CLI, the other engine kind) may have refreshed: the keychain is
@@ -1347,9 +1355,23 @@ impl Engine {
                 // Persist first: an event must never announce a state a restart would forget.
                 let mut next = state.clone();
                 next.accounts.insert(name.to_owned(), record.clone());
-                next.save(&self.inner.paths.state_file())?;
-                *state = next;
-                self.inner.state_dirty.store(false, Ordering::SeqCst);
+                match next.save(&self.inner.paths.state_file()) {
+                    Ok(()) => {
+                        *state = next;
+                        self.inner.state_dirty.store(false, Ordering::SeqCst);
+                        drop(state);
+                        self.storage_ok();
+                    }
+                    Err(e) => {
+                        // A full or read-only disk must not stop tokens from flowing (they live
+                        // in the keychain): keep the change, say so, and retry the write.
+                        *state = next;
+                        self.inner.state_dirty.store(true, Ordering::SeqCst);
+                        drop(state);
+                        self.storage_failed(&e.to_string());
+                        self.inner.state_written.notify_one();
+                    }
+                }
             }
             (from, record)
         };
@@ -1494,20 +1516,20 @@ impl Engine {
     }
 
     /// Writes routine changes to the state file, batched: event-driven, it sleeps until
-    /// something is dirty.
+    /// something is dirty, and while the disk refuses, retries every [`STATE_RETRY`].
     async fn write_state_behind(self) {
         loop {
             self.inner.state_written.notified().await;
             tokio::time::sleep(STATE_WRITE_DELAY).await;
-            if let Err(e) = self.flush_state() {
-                tracing::warn!("{e}");
+            while self.flush_state().is_err() {
+                tokio::time::sleep(STATE_RETRY).await;
             }
         }
     }
 
-    /// Writes any state not yet in the state file, and any tokens not yet in the keychain.
-    /// Call before exiting.
-    pub fn flush_state(&self) -> Result<(), EngineError> {
+    /// Before exiting: stores tokens the keychain refused earlier if it takes them now, and
+    /// writes any state not yet in the state file.
+    pub fn flush(&self) -> Result<(), EngineError> {
         let slots: Vec<(String, Arc<Slot>)> = lock(&self.inner.slots)
             .iter()
             .map(|(n, s)| (n.clone(), s.clone()))
@@ -1526,14 +1548,48 @@ impl Engine {
                 }
             }
         }
+        self.flush_state()
+    }
+
+    /// Writes any state not yet in the state file.
+    fn flush_state(&self) -> Result<(), EngineError> {
         let state = self.lock_state();
         if self.inner.state_dirty.swap(false, Ordering::SeqCst) {
             if let Err(e) = state.save(&self.inner.paths.state_file()) {
                 self.inner.state_dirty.store(true, Ordering::SeqCst);
+                drop(state);
+                self.storage_failed(&e.to_string());
                 return Err(e.into());
             }
+            drop(state);
+            self.storage_ok();
         }
         Ok(())
+    }
+
+    fn storage_failed(&self, error: &str) {
+        let error = &format!(
+            "{error}. Tokens keep working meanwhile (they are in the keychain), and Tokentray writes the file as soon as it can"
+        );
+        let changed = {
+            let mut current = lock(&self.inner.storage_error);
+            let changed = current.as_deref() != Some(error);
+            *current = Some(error.to_owned());
+            changed
+        };
+        if changed {
+            tracing::error!("{error}");
+            self.publish(Event::StorageChanged {
+                error: Some(error.to_owned()),
+            });
+        }
+    }
+
+    fn storage_ok(&self) {
+        if lock(&self.inner.storage_error).take().is_some() {
+            tracing::info!("the state file is written again");
+            self.publish(Event::StorageChanged { error: None });
+        }
     }
 
     fn lock_state(&self) -> MutexGuard<'_, StateFile> {

@@ -62,6 +62,11 @@ pub enum Event {
     },
     /// The settings file was re-read (accounts or providers may have changed).
     SettingsChanged,
+    /// The state file could not be written, or can be again (`error` is `None`).
+    StorageChanged {
+        /// Why it cannot be written, with what to do.
+        error: Option<String>,
+    },
     /// A second launch handed over to this engine; a GUI shows itself.
     ActivateRequested {
         /// True when the launch asked for the dashboard (not `--minimized`).

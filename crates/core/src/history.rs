@@ -51,7 +51,7 @@ impl History {
     pub fn record(&self, event: &Event) {
         if matches!(
             event,
-            Event::ActivateRequested { .. } | Event::SettingsChanged
+            Event::ActivateRequested { .. } | Event::SettingsChanged | Event::StorageChanged { .. }
         ) {
             return;
         }

@@ -68,12 +68,19 @@ impl Paths {
 
 const APP_DIR: &str = "tokentray";
 
-/// Without `$XDG_RUNTIME_DIR` (a bare SSH session, some containers), fall back to a per-user folder
-/// in the temp dir; `instance` makes it 0700 and refuses one owned by someone else.
+/// Without `$XDG_RUNTIME_DIR` (cron, a bare SSH session, some containers): systemd's per-user
+/// folder when there is one, so such a process still finds the engine of the desktop session;
+/// else a per-user folder in the temp dir. `instance` makes it 0700 and refuses one owned by
+/// someone else.
 fn fallback_runtime_dir() -> PathBuf {
     #[cfg(unix)]
     {
+        use std::os::unix::fs::MetadataExt;
         let uid = crate::fsutil::current_uid().unwrap_or(0);
+        let systemd = PathBuf::from(format!("/run/user/{uid}"));
+        if std::fs::metadata(&systemd).is_ok_and(|m| m.is_dir() && m.uid() == uid) {
+            return systemd;
+        }
         std::env::temp_dir().join(format!("tokentray-{uid}"))
     }
     #[cfg(not(unix))]

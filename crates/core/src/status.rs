@@ -9,6 +9,9 @@ use crate::accounts::{AccountState, Health};
 pub struct Status {
     /// One entry per configured account.
     pub accounts: Vec<AccountStatus>,
+    /// Why the state file cannot be written (a full or read-only disk), while it cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_error: Option<String>,
 }
 
 impl Status {
