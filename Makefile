@@ -12,7 +12,7 @@ RUN_PKGS := build-essential pkg-config curl libssl-dev libwebkit2gtk-4.1-dev \
             libayatana-appindicator3-dev librsvg2-dev libxdo-dev libdbus-1-dev
 # The real services the tests run against: Secret Service, D-Bus, X, notifications, plus tools
 # the tests drive them with.
-TEST_PKGS := $(RUN_PKGS) gnome-keyring libsecret-tools openssl dbus dbus-x11 xvfb dunst libnotify-bin \
+TEST_PKGS := $(RUN_PKGS) gnome-keyring libsecret-tools openssl libfaketime dbus dbus-x11 xvfb dunst libnotify-bin \
              xdotool x11-utils imagemagick xclip git \
              webkit2gtk-driver
 # Node runs the test OAuth server; any Node >= 20 on PATH will do.

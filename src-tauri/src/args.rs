@@ -5,6 +5,8 @@
 pub struct Args {
     /// Start in the tray only, with no window.
     pub minimized: bool,
+    /// Be the dashboard window of the running tray app (or headless engine), not a tray app.
+    pub dashboard: bool,
 }
 
 /// Parsing ended the process: help, version, or a usage error.
@@ -24,7 +26,7 @@ impl Exit {
     }
 }
 
-const USAGE: &str = "Usage: tokentray-app [--minimized]\n\n  --minimized  start in the tray with no window (launch at login uses this)\n  --version    print the version\n  --help       print this help";
+const USAGE: &str = "Usage: tokentray-app [--minimized | --dashboard]\n\n  --minimized  start in the tray with no window (launch at login uses this)\n  --dashboard  open only the dashboard of the Tokentray already running\n  --version    print the version\n  --help       print this help";
 
 impl Args {
     pub fn parse(args: impl Iterator<Item = String>) -> Result<Args, Exit> {
@@ -32,6 +34,7 @@ impl Args {
         for arg in args {
             match arg.as_str() {
                 tokentray_core::autostart::MINIMIZED_ARG => parsed.minimized = true,
+                crate::dashboard::DASHBOARD_ARG => parsed.dashboard = true,
                 "--version" | "-V" => {
                     return Err(Exit {
                         message: format!("tokentray-app {}", env!("CARGO_PKG_VERSION")),
@@ -67,7 +70,8 @@ mod tests {
     #[test]
     fn minimized_flag_and_unknown_arguments() {
         assert!(parse(&["--minimized"]).is_ok_and(|a| a.minimized));
-        assert!(parse(&[]).is_ok_and(|a| !a.minimized));
+        assert!(parse(&[]).is_ok_and(|a| !a.minimized && !a.dashboard));
+        assert!(parse(&["--dashboard"]).is_ok_and(|a| a.dashboard));
         assert!(parse(&["--bogus"]).is_err_and(|e| e.code == 2));
         assert!(parse(&["--version"]).is_err_and(|e| e.code == 0));
     }

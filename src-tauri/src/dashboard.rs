@@ -1,40 +1,150 @@
-//! The dashboard window: created when opened, destroyed when closed, so an idle tray app carries
-//! no webview.
+//! The dashboard window, in a process of its own (`tokentray-app --dashboard`): the tray app
+//! starts it when asked and it exits when its window closes, so WebKit's processes and memory go
+//! with it and an idle tray app carries no webview at all. It talks to the engine over the
+//! socket like the CLI does: commands out, engine events in.
 
-use tauri::{Emitter, Manager, WebviewUrl, WebviewWindowBuilder};
-use tokentray_core::events::Event;
+use std::io::{BufRead, BufReader, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use tauri::{Emitter, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder};
+use tokentray_core::{socket, Paths};
+
+use crate::commands::{self, Remote};
 
 /// The window's label; capabilities name it.
 pub const LABEL: &str = "dashboard";
-
 /// The event name the page listens to.
 pub const ENGINE_EVENT: &str = "engine-event";
+/// The flag that makes `tokentray-app` the dashboard.
+pub const DASHBOARD_ARG: &str = "--dashboard";
 
-/// Opens the dashboard, or brings the open one to the front.
+/// In the tray app: whether its dashboard process is running.
+#[derive(Default)]
+pub struct Process {
+    running: Arc<AtomicBool>,
+}
+
+/// In the tray app: starts the dashboard process unless it runs. A running one brings itself to
+/// the front when it hears the activation event.
 pub fn open(app: &tauri::AppHandle) {
+    let process = app.state::<Process>();
+    if process.running.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let spawned = std::env::current_exe().and_then(|exe| {
+        std::process::Command::new(exe)
+            .arg(DASHBOARD_ARG)
+            .stdin(std::process::Stdio::null())
+            .spawn()
+    });
+    match spawned {
+        Ok(mut child) => {
+            tracing::info!(pid = child.id(), "dashboard opened");
+            let running = process.running.clone();
+            // Reaps it when the window closes, so it leaves no zombie and can open again.
+            std::thread::spawn(move || {
+                let status = child.wait();
+                running.store(false, Ordering::SeqCst);
+                tracing::info!(?status, "dashboard closed");
+            });
+        }
+        Err(e) => {
+            process.running.store(false, Ordering::SeqCst);
+            tracing::error!("cannot open the dashboard: {e}");
+        }
+    }
+}
+
+/// In the dashboard process: shows the window until it is closed, or until the engine goes away.
+pub fn run(paths: &Paths, context: tauri::Context) -> Result<(), String> {
+    let socket_file = paths.socket_file();
+    // Fail with a sentence, not an empty window, when there is no engine to show.
+    socket::call(
+        &socket_file,
+        &socket::Request::Ping,
+        std::time::Duration::from_secs(5),
+    )
+    .map_err(|e| e.to_string())?;
+    let events_from = socket_file.clone();
+    let app = tauri::Builder::default()
+        .manage(Remote {
+            socket: socket_file,
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::status,
+            commands::history,
+            commands::set_paused,
+            commands::refresh_now,
+            commands::sign_in,
+            commands::remove_account,
+            commands::copy_token,
+            commands::presets,
+            commands::discover,
+            commands::add_account,
+            commands::save_job,
+            commands::remove_job,
+            commands::run_job,
+            commands::app_settings,
+            commands::set_autostart,
+            commands::set_notify,
+            commands::open_log_folder
+        ])
+        .setup(move |app| {
+            WebviewWindowBuilder::new(app, LABEL, WebviewUrl::App("index.html".into()))
+                .title("Tokentray")
+                .inner_size(880.0, 620.0)
+                .min_inner_size(520.0, 360.0)
+                .build()?;
+            let handle = app.handle().clone();
+            std::thread::spawn(move || relay_events(&events_from, &handle));
+            Ok(())
+        })
+        .build(context)
+        .map_err(|e| format!("cannot open the dashboard: {e}"))?;
+    app.run(|_, event| {
+        if let RunEvent::ExitRequested { .. } = event {
+            tracing::info!("the dashboard window closed");
+        }
+    });
+    Ok(())
+}
+
+/// Passes every engine event to the page; brings the window to the front when another launch
+/// asks for the dashboard; ends the process when the engine goes away (the tray app quit).
+fn relay_events(socket_file: &std::path::Path, app: &tauri::AppHandle) {
+    let result = (|| -> std::io::Result<()> {
+        let mut stream = std::os::unix::net::UnixStream::connect(socket_file)?;
+        let mut line =
+            serde_json::to_vec(&socket::Request::Subscribe).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        stream.write_all(&line)?;
+        for line in BufReader::new(stream).lines() {
+            let v: serde_json::Value = serde_json::from_str(&line?).unwrap_or_default();
+            if let Some(event) = v.get("event") {
+                if event["kind"] == "activate_requested" && event["open_dashboard"] == true {
+                    bring_to_front(app);
+                }
+                if let Err(e) = app.emit_to(LABEL, ENGINE_EVENT, event) {
+                    tracing::warn!("cannot update the dashboard: {e}");
+                }
+            } else if v.get("lagged").is_some() {
+                // Missed some: any event makes the page re-read the status.
+                let _ = app.emit_to(LABEL, ENGINE_EVENT, serde_json::json!({"kind": "lagged"}));
+            }
+        }
+        Ok(())
+    })();
+    tracing::info!("the engine went away ({result:?}); closing the dashboard");
+    app.exit(0);
+}
+
+fn bring_to_front(app: &tauri::AppHandle) {
     if let Some(window) = app.get_webview_window(LABEL) {
         for result in [window.unminimize(), window.show(), window.set_focus()] {
             if let Err(e) = result {
                 tracing::warn!("cannot bring the dashboard to the front: {e}");
             }
-        }
-        return;
-    }
-    let built = WebviewWindowBuilder::new(app, LABEL, WebviewUrl::App("index.html".into()))
-        .title("Tokentray")
-        .inner_size(880.0, 620.0)
-        .min_inner_size(520.0, 360.0)
-        .build();
-    if let Err(e) = built {
-        tracing::error!("cannot open the dashboard: {e}");
-    }
-}
-
-/// Passes an engine event to the page, if it is open.
-pub fn forward(app: &tauri::AppHandle, event: &Event) {
-    if let Some(window) = app.get_webview_window(LABEL) {
-        if let Err(e) = window.emit(ENGINE_EVENT, event) {
-            tracing::warn!("cannot update the dashboard: {e}");
         }
     }
 }

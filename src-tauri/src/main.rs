@@ -22,6 +22,14 @@ fn main() {
         Err(exit) => exit.exit(),
     };
     let paths = Paths::from_env();
+    if args.dashboard {
+        // Its own log level and no log file: the engine's log is the record.
+        let _log = logging::init("info", None);
+        if let Err(e) = dashboard::run(&paths, context()) {
+            fail(&e);
+        }
+        return;
+    }
     let _log = logging::init("info", Some(&paths.log_dir()));
 
     // Settle single-instance before any GUI start-up, so a second launch costs milliseconds.
@@ -47,26 +55,9 @@ fn main() {
         tracing::error!("{e}");
     }
 
+    // No webview in this process, ever: the dashboard is a process of its own.
     let app = tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![
-            commands::status,
-            commands::history,
-            commands::set_paused,
-            commands::refresh_now,
-            commands::sign_in,
-            commands::remove_account,
-            commands::copy_token,
-            commands::presets,
-            commands::discover,
-            commands::add_account,
-            commands::save_job,
-            commands::remove_job,
-            commands::run_job,
-            commands::app_settings,
-            commands::set_autostart,
-            commands::set_notify,
-            commands::open_log_folder
-        ])
+        .manage(dashboard::Process::default())
         .setup(move |app| {
             let handle = app.handle().clone();
             if let Ok(engine) = &engine {
@@ -79,7 +70,7 @@ fn main() {
             }
             Ok(())
         })
-        .build(tauri::generate_context!());
+        .build(context());
     let app = match app {
         Ok(app) => app,
         Err(e) => fail(&format!("cannot start the tray app: {e}")),
@@ -128,19 +119,21 @@ fn start_engine_tasks(app: &tauri::AppHandle, engine: Engine, mut guard: Primary
                         dashboard::open(&app);
                     }
                 }
-                Ok(event) => {
-                    // The tray shows states only; job runs and refreshes do not change it.
-                    if matches!(event, Event::StateChanged { .. } | Event::SettingsChanged) {
-                        tray::update(&app);
-                    }
-                    dashboard::forward(&app, &event);
-                }
+                // The tray shows states only; job runs and refreshes do not change it. (The
+                // dashboard hears every event over the socket.)
+                Ok(Event::StateChanged { .. } | Event::SettingsChanged) => tray::update(&app),
+                Ok(_) => {}
                 // Missed some: the tray re-reads the whole status anyway.
                 Err(RecvError::Lagged(_)) => tray::update(&app),
                 Err(RecvError::Closed) => return,
             }
         }
     });
+}
+
+/// The app's configuration and assets, embedded once for both of the binary's roles.
+fn context() -> tauri::Context {
+    tauri::generate_context!()
 }
 
 fn fail(message: &str) -> ! {

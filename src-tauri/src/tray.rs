@@ -248,7 +248,11 @@ pub fn update(app: &AppHandle) {
 
 fn on_click(app: &AppHandle, id: &str) {
     match id {
-        id::DASHBOARD => dashboard::open(app),
+        // Through the engine's event, so an open dashboard (another process) comes to the front.
+        id::DASHBOARD => match app.try_state::<Engine>() {
+            Some(engine) => engine.request_activation(true),
+            None => dashboard::open(app),
+        },
         id::AUTOSTART => toggle_autostart(app),
         id::PAUSE_ALL | id::RESUME_ALL => {
             if let Some(engine) = app.try_state::<Engine>() {

@@ -279,8 +279,12 @@ fn tree_wakeups(pid: u32, window: Duration) -> f64 {
         / window.as_secs_f64()
 }
 
+/// The dashboard windows of the app's process tree (the dashboard is a child process).
 fn windows_of(pid: u32) -> Vec<String> {
-    tokentray_tests::desktop::visible_windows(pid, "Tokentray")
+    tree(pid)
+        .into_iter()
+        .flat_map(|p| tokentray_tests::desktop::visible_windows(p, "Tokentray"))
+        .collect()
 }
 
 fn wait_for_window(pid: u32) -> String {

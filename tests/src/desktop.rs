@@ -295,6 +295,8 @@ pub fn visible_windows(pid: u32, title: &str) -> Vec<String> {
     let out = Command::new("xdotool")
         .args([
             "search",
+            // Every condition, not any (xdotool's default would match other tests' windows).
+            "--all",
             "--onlyvisible",
             "--pid",
             &pid.to_string(),

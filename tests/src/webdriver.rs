@@ -36,9 +36,10 @@ pub struct Dashboard {
 }
 
 impl Dashboard {
-    /// Starts `tauri-driver` with the sandbox's environment and opens a session on `app`
-    /// (which opens its dashboard at start). Screenshots go to `shots`.
-    pub fn start(s: &Sandbox, app: &Path, shots: &Path) -> Dashboard {
+    /// Starts `tauri-driver` with the sandbox's environment and opens a session on `app` run
+    /// with `args` (the dashboard process of an engine already running). Screenshots go to
+    /// `shots`.
+    pub fn start(s: &Sandbox, app: &Path, args: &[&str], shots: &Path) -> Dashboard {
         let driver_path = tauri_driver();
         assert!(
             driver_path.exists(),
@@ -80,7 +81,7 @@ impl Dashboard {
             shots: shots.to_owned(),
         };
         let caps = json!({"capabilities": {"alwaysMatch": {
-            "tauri:options": {"application": app.to_string_lossy()}
+            "tauri:options": {"application": app.to_string_lossy(), "args": args}
         }}});
         let v = dash.call("POST", "/session", Some(caps));
         dash.session = v["sessionId"]

@@ -61,8 +61,18 @@ fn tray_app_stays_up_idles_quietly_and_a_second_launch_hands_over() {
 }
 
 /// The visible dashboard windows of process `pid` (other tests may show their own).
+/// The dashboard windows of the app: its own (there should be none) and its children's (the
+/// dashboard is a process of its own).
 fn dashboard_windows(pid: u32) -> Vec<String> {
-    tokentray_tests::desktop::visible_windows(pid, "Tokentray")
+    let children = std::process::Command::new("pgrep")
+        .args(["-P", &pid.to_string()])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    std::iter::once(pid)
+        .chain(children.lines().filter_map(|l| l.trim().parse().ok()))
+        .flat_map(|p| tokentray_tests::desktop::visible_windows(p, "Tokentray"))
+        .collect()
 }
 
 fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) {

@@ -29,7 +29,10 @@ fn the_wizard_signs_in_and_a_dead_grant_is_fixed_with_one_click() {
     let mut s = desktop.sandbox();
     s.use_scripted_user("alice");
     let shots = bins::repo_root().join("target/screenshots/dashboard");
-    let dash = Dashboard::start(&s, &bins::app(), &shots);
+    // The tray app runs the engine; the dashboard is a process of its own that talks to it.
+    let mut app = s.spawn(bins::app(), &["--minimized"], "app.log");
+    s.wait_for_engine(Duration::from_secs(60));
+    let dash = Dashboard::start(&s, &bins::app(), &["--dashboard"], &shots);
 
     dash.wait_for("#empty", WAIT);
     dash.screenshot("1-no-accounts");
@@ -193,5 +196,11 @@ fn the_wizard_signs_in_and_a_dead_grant_is_fixed_with_one_click() {
         json!([])
     );
     drop(dash);
+    assert!(
+        app.is_running(),
+        "the dashboard's end ended the app:\n{}",
+        app.output()
+    );
+    app.terminate();
     s.assert_no_secrets(&server, &[]);
 }

@@ -296,13 +296,33 @@ fn unknown_accounts_and_signed_out_accounts_have_their_exit_codes() {
 }
 
 /// A headless engine listening for logind on the session bus, its output in a log file.
-fn headless_watching_the_session_bus(s: &Sandbox) -> tokentray_tests::sandbox::Running {
+/// A headless engine that listens for logind on the session bus and whose wall clock the test
+/// can move (libfaketime, reading an offset file) while its monotonic clock stays real: what a
+/// suspend looks like to a process — monotonic timers stop, the wall clock does not.
+fn headless_with_a_movable_wall_clock(
+    s: &Sandbox,
+) -> (tokentray_tests::sandbox::Running, std::path::PathBuf) {
+    let lib = ["x86_64", "aarch64", "i386", "arm"]
+        .iter()
+        .map(|arch| {
+            std::path::PathBuf::from(format!(
+                "/usr/lib/{arch}-linux-gnu/faketime/libfaketimeMT.so.1"
+            ))
+        })
+        .find(|p| p.exists())
+        .expect("libfaketime (make test-deps installs it)");
+    let clock = s.root().join("wall-clock-offset");
+    std::fs::write(&clock, "+0").unwrap();
     let log = s.root().join("engine.log");
     let out = std::fs::File::create(&log).unwrap();
     let child = s
         .command(bins::cli())
         .args(["run", "--headless"])
         .env("TOKENTRAY_LOGIND_BUS", "session")
+        .env("LD_PRELOAD", &lib)
+        .env("FAKETIME_TIMESTAMP_FILE", &clock)
+        .env("FAKETIME_CACHE_DURATION", "1")
+        .env("DONT_FAKE_MONOTONIC", "1")
         .stdout(out.try_clone().unwrap())
         .stderr(out)
         .spawn()
@@ -310,61 +330,94 @@ fn headless_watching_the_session_bus(s: &Sandbox) -> tokentray_tests::sandbox::R
     s.wait_for_engine(Duration::from_secs(20));
     // The watchers start right after the socket; give them a moment to subscribe.
     std::thread::sleep(Duration::from_millis(500));
-    tokentray_tests::sandbox::Running { child, log }
+    (tokentray_tests::sandbox::Running { child, log }, clock)
 }
 
-#[test]
-fn a_resume_from_sleep_makes_the_engine_recheck_every_deadline() {
-    require_session();
-    let server = OidcServer::start();
+/// Moves the engine's wall clock two hours on (its monotonic timers still far from due) and
+/// checks that nothing happens until `notice` tells the engine, and then the overdue refresh
+/// runs at once.
+fn overdue_after(notice: impl FnOnce() -> bool, what: &str) {
+    // Tokens for 10 minutes: the engine's timer is minutes away when the clock moves.
+    let server = OidcServer::start_with(Options {
+        access_ttl: 600,
+        ..Default::default()
+    });
     let s = Sandbox::new();
     s.sign_in(&server, "hal", "hal");
-    let mut engine = headless_watching_the_session_bus(&s);
-    // What logind sends on the system bus when the machine wakes up.
-    let sent = std::process::Command::new("dbus-send")
-        .args([
-            "--session",
-            "--type=signal",
-            "/org/freedesktop/login1",
-            "org.freedesktop.login1.Manager.PrepareForSleep",
-            "boolean:false",
-        ])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    wait_until(
-        "the engine to notice the resume",
-        Duration::from_secs(10),
-        || engine.output().contains("resumed from sleep"),
+    let (mut engine, clock) = headless_with_a_movable_wall_clock(&s);
+    let before = server.refresh_count();
+    std::fs::write(&clock, "+2h").unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        server.refresh_count(),
+        before,
+        "the engine's timers sleep on the monotonic clock: nothing runs before it is told"
     );
-    assert_eq!(s.account_status("hal")["status"], "enabled");
-    engine.terminate();
-}
-
-#[test]
-fn a_wall_clock_change_makes_the_engine_recheck_every_deadline() {
-    require_session();
-    let server = OidcServer::start();
-    let s = Sandbox::new();
-    s.sign_in(&server, "hal", "hal");
-    let mut engine = headless_watching_the_session_bus(&s);
-    // Setting the clock to what it already says is a clock change to the kernel (it cancels
-    // every CANCEL_ON_SET timer) and moves the time of nothing else running here.
-    use rustix::time::{clock_gettime, clock_settime, ClockId};
-    match clock_settime(ClockId::Realtime, clock_gettime(ClockId::Realtime)) {
-        Ok(()) => {}
-        Err(rustix::io::Errno::PERM) => {
-            eprintln!("skipped: setting the clock needs CAP_SYS_TIME (CI runs as root)");
-            engine.terminate();
-            return;
-        }
-        Err(e) => panic!("clock_settime: {e}"),
+    if !notice() {
+        engine.terminate();
+        return;
     }
     wait_until(
-        "the engine to notice the clock change",
+        &format!("the overdue refresh after {what}"),
         Duration::from_secs(10),
-        || engine.output().contains("wall clock was changed"),
+        || server.refresh_count() > before,
     );
-    assert_eq!(s.account_status("hal")["status"], "enabled");
+    let status = s.account_status("hal");
+    assert_eq!(status["status"], "enabled", "{status}");
+    let out = token(&s, "hal");
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        server.whoami(String::from_utf8_lossy(&out.stdout).trim()),
+        (200, "hal".into())
+    );
     engine.terminate();
+    assert!(
+        engine.output().contains(what),
+        "the engine did not log {what:?}:\n{}",
+        engine.output()
+    );
+}
+
+#[test]
+fn a_resume_from_sleep_runs_overdue_refreshes_at_once() {
+    require_session();
+    overdue_after(
+        || {
+            // What logind sends on the system bus when the machine wakes up.
+            let sent = std::process::Command::new("dbus-send")
+                .args([
+                    "--session",
+                    "--type=signal",
+                    "/org/freedesktop/login1",
+                    "org.freedesktop.login1.Manager.PrepareForSleep",
+                    "boolean:false",
+                ])
+                .status()
+                .unwrap();
+            assert!(sent.success());
+            true
+        },
+        "resumed from sleep",
+    );
+}
+
+#[test]
+fn a_wall_clock_change_runs_overdue_refreshes_at_once() {
+    require_session();
+    overdue_after(
+        || {
+            // Setting the clock to what it already says is a clock change to the kernel (it
+            // cancels every CANCEL_ON_SET timer) and moves the time of nothing else running here.
+            use rustix::time::{clock_gettime, clock_settime, ClockId};
+            match clock_settime(ClockId::Realtime, clock_gettime(ClockId::Realtime)) {
+                Ok(()) => true,
+                Err(rustix::io::Errno::PERM) => {
+                    eprintln!("SKIPPED: setting the clock needs CAP_SYS_TIME (CI runs as root)");
+                    false
+                }
+                Err(e) => panic!("clock_settime: {e}"),
+            }
+        },
+        "wall clock was changed",
+    );
 }

@@ -478,6 +478,12 @@ impl Engine {
         self.update_paused(|_| true, paused)
     }
 
+    /// Tells listeners (the tray) that something they show from outside the settings file
+    /// changed, such as launch at login.
+    pub fn announce_settings_changed(&self) {
+        self.publish(Event::SettingsChanged);
+    }
+
     /// Asks the GUI, if any, to show itself (a second launch handed over to us).
     pub fn request_activation(&self, open_dashboard: bool) {
         self.publish(Event::ActivateRequested { open_dashboard });

@@ -8,6 +8,7 @@ pub mod autostart;
 pub mod browser;
 pub mod clipboard;
 pub mod crosslock;
+pub mod dashboard;
 pub mod engine;
 pub mod events;
 pub mod fsutil;

@@ -79,6 +79,14 @@ pub enum Request {
         /// The account.
         account: String,
     },
+    /// A dashboard command (see [`crate::dashboard`]) with the page's arguments.
+    Command {
+        /// The command's name.
+        name: String,
+        /// Its arguments, as the page gave them.
+        #[serde(default)]
+        args: serde_json::Value,
+    },
     /// The user's pause or resume of one account, or of all.
     Pause {
         /// The account; `None` for every account.
@@ -326,6 +334,16 @@ async fn answer(engine: &Engine, kind: &'static str, req: Request) -> Response {
             Ok(serde_json::Value::Null)
         }
         Request::Status => Ok(serde_json::json!(engine.status())),
+        Request::Command { name, args } => {
+            return match crate::dashboard::call(engine, &name, args).await {
+                Ok(v) => Response {
+                    ok: true,
+                    result: Some(v),
+                    error: None,
+                },
+                Err(message) => failure("command", message),
+            }
+        }
         Request::Pause { account, paused } => match &account {
             Some(name) => engine.set_paused(name, paused),
             None => engine.set_paused_all(paused),
