@@ -98,6 +98,7 @@ bench: test-deps build-release
 	$(CARGO) build --release --locked -p bare-tray
 	$(CARGO) bench --locked -p tokentray-tests --bench scheduler
 	tests/session.sh $(CARGO) bench --locked -p tokentray-tests --bench cli
+	tests/session.sh $(CARGO) bench --locked -p tokentray-tests --bench keychain
 	tests/session.sh $(CARGO) bench --locked -p tokentray-tests --bench idle
 
 ## fuzz: each cargo-fuzz target for FUZZ_SECONDS (default 60); a crash fails and leaves its input

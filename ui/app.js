@@ -24,17 +24,19 @@ const state = {
 
 // ---------- small helpers ----------
 
-function toast(message) {
+// The message line: red for a failure, quiet for an outcome that went well.
+function toast(message, ok = false) {
   const t = $("#toast");
   t.textContent = message;
   t.hidden = !message;
+  t.classList.toggle("ok", ok);
 }
 
 // A person's action: its outcome replaces the message line.
 async function act(work, done) {
   try {
     const result = await work();
-    toast(done || "");
+    toast(done || "", true);
     return result;
   } catch (e) {
     toast(String(e));
@@ -167,7 +169,7 @@ function card(a) {
     refresh.textContent = "Refreshing…";
     const report = await act(() => invoke("refresh_now", { account: a.name }));
     // A failure's sentence appears on the card itself; the message line only says the outcome.
-    if (report) toast(report.outcome === "ok" ? `${a.name}: refreshed.` : `${a.name}: the refresh failed (${report.outcome}).`);
+    if (report) toast(report.outcome === "ok" ? `${a.name}: refreshed.` : `${a.name}: the refresh failed (${report.outcome}).`, report.outcome === "ok");
     refresh.disabled = false;
     refresh.textContent = "Refresh now";
   });
@@ -463,7 +465,7 @@ function onEngineEvent(e) {
   if (ev.kind === "login_finished") {
     state.signIn.delete(ev.account);
     state.finished.set(ev.account, Date.now());
-    toast(ev.ok ? `${ev.message}.` : ev.message);
+    toast(ev.ok ? `${ev.message}.` : ev.message, ev.ok);
   }
   if (ev.kind === "login_started" && ev.device && !state.signIn.has(ev.account)) {
     state.signIn.set(ev.account, ev.device);

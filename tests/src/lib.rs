@@ -6,6 +6,7 @@
 
 pub mod bins;
 pub mod desktop;
+pub mod mount;
 pub mod oidc;
 pub mod procstat;
 pub mod sandbox;

@@ -172,10 +172,32 @@ fn the_wizard_signs_in_and_a_dead_grant_is_fixed_with_one_click() {
         vec![],
     );
 
+    // A read-only state disk: tokens keep flowing, and a banner says what is wrong until the
+    // engine can write again.
+    let state_dir = s.root().join("state/tokentray");
+    if let Some(read_only) = tokentray_tests::mount::Mount::read_only(&state_dir) {
+        dash.click(".card[data-account='work'] [data-action='refresh']");
+        dash.wait_until(
+            "the storage banner",
+            "const b = document.querySelector('#storage'); \
+             return !b.hidden && b.textContent.includes('Read-only file system');",
+            WAIT,
+        );
+        dash.screenshot("7-storage-error");
+        drop(read_only);
+        dash.wait_until(
+            "the banner to go once the disk is writable",
+            "return document.querySelector('#storage').hidden;",
+            WAIT,
+        );
+    } else {
+        eprintln!("SKIPPED the read-only disk banner: mounting needs root (CI runs as root)");
+    }
+
     // Remove asks first; "Keep it" keeps it, "Remove" removes it and its secrets.
     dash.click(".card[data-account='work'] [data-action='remove']");
     dash.wait_for("#confirm-remove[open]", WAIT);
-    dash.screenshot("7-confirm-remove");
+    dash.screenshot("8-confirm-remove");
     dash.click("#confirm-remove button[value='cancel']");
     dash.wait_until(
         "the dialog to close",

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tokentray_tests::desktop::Desktop;
+use tokentray_tests::mount::Mount;
 use tokentray_tests::oidc::OidcServer;
 use tokentray_tests::{bins, output_text as text, require_session, sandbox::Sandbox, wait_until};
 
@@ -239,52 +240,6 @@ fn a_keychain_gone_or_locked_is_a_clear_transient_error_and_no_token_is_lost() {
     assert!(!engine.output().contains("panicked"), "{}", engine.output());
 }
 
-/// A small tmpfs over a folder, unmounted when dropped.
-struct Mount(std::path::PathBuf);
-
-impl Mount {
-    /// `None` where the test may not mount (not root): the caller skips, saying why.
-    fn tmpfs(dir: &std::path::Path, size: &str) -> Option<Mount> {
-        let ok = std::process::Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(dir)
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        ok.then(|| Mount(dir.to_owned()))
-    }
-
-    /// `dir` seen read-only from now on. A bind mount: a remount of the disk itself would be
-    /// refused while the engine holds its log file open.
-    fn read_only(dir: &std::path::Path) -> Mount {
-        for args in [&["--bind"][..], &["-o", "remount,bind,ro"][..]] {
-            let status = std::process::Command::new("mount")
-                .args(args)
-                .arg(dir)
-                .arg(dir)
-                .status()
-                .expect("mount");
-            assert!(status.success(), "mount {args:?}");
-        }
-        Mount(dir.to_owned())
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(&self.0)
-            .status();
-    }
-}
-
 fn storage_error(s: &Sandbox) -> Option<String> {
     let out = s.cli(&["status", "--json"]);
     let status: Value =
@@ -365,7 +320,7 @@ fn a_full_or_read_only_state_disk_is_reported_and_loses_nothing() {
     // Read-only: the same, and refreshes still work (their locks are not on this disk).
     let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine2.log");
     s.wait_for_engine(Duration::from_secs(20));
-    let read_only = Mount::read_only(&state_home.join("tokentray"));
+    let read_only = Mount::read_only(&state_home.join("tokentray")).expect("root may bind-mount");
     let report = refresh(&s, "kai");
     assert_eq!(report["outcome"], "ok", "{report}");
     wait_until(

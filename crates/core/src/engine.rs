@@ -256,6 +256,14 @@ enum Cached {
     Loaded(Option<TokenSet>),
 }
 
+/// What the blocking half of a keychain read did.
+enum VaultRead {
+    /// Read the stored tokens.
+    Read(Result<Option<TokenSet>, VaultError>),
+    /// Wrote the tokens kept in memory over the keychain's stale copy.
+    WroteBack(Result<TokenSet, VaultError>),
+}
+
 /// Why a refresh is attempted.
 enum Mode {
     /// The token is about to expire: refresh unless someone just did.
@@ -963,12 +971,9 @@ impl Engine {
                 return Ok(current);
             }
         }
-        let _lock = crosslock::acquire_async(self.inner.paths.clone(), name.to_owned())
-            .await
-            .map_err(|e| EngineError::Io(format!("cannot take the refresh lock of {name}: {e}")))?;
         // Another process (the CLI, the other engine kind) may have refreshed: the keychain is
         // the truth, and spending a refresh token someone already rotated would kill the grant.
-        let stored = match self.reload_from_vault(name, slot).await {
+        let (_lock, stored) = match self.lock_and_reload(name, slot).await {
             Err(EngineError::Vault(e)) => return Err(self.keychain_failed(name, slot, &e)),
             other => other?,
         };
@@ -1004,7 +1009,11 @@ impl Engine {
         } else {
             None
         };
-        let table = ClassTable::builtin().with_overrides(&provider.errors);
+        let table = if provider.errors.is_empty() {
+            std::borrow::Cow::Borrowed(ClassTable::shared())
+        } else {
+            std::borrow::Cow::Owned(ClassTable::shared().with_overrides(&provider.errors))
+        };
         let answer = refresh::refresh(
             self.inner.http.as_ref(),
             &RefreshRequest {
@@ -1267,20 +1276,66 @@ impl Engine {
         name: &str,
         slot: &Slot,
     ) -> Result<Option<TokenSet>, EngineError> {
+        let read = self.vault_read(name, slot);
+        let result = tokio::task::spawn_blocking(read)
+            .await
+            .map_err(|e| EngineError::Io(format!("a keychain call failed: {e}")))?;
+        self.after_vault_read(name, slot, result)
+    }
+
+    /// Takes the account's cross-process refresh lock and reads the keychain under it, in one
+    /// trip to the blocking pool (a refresh's fixed local cost is mostly such trips).
+    async fn lock_and_reload(
+        &self,
+        name: &str,
+        slot: &Slot,
+    ) -> Result<(crosslock::RefreshLock, Option<TokenSet>), EngineError> {
+        let paths = self.inner.paths.clone();
+        let account = name.to_owned();
+        let read = self.vault_read(name, slot);
+        let (lock, result) = tokio::task::spawn_blocking(move || {
+            crosslock::acquire(&paths, &account).map(|lock| (lock, read()))
+        })
+        .await
+        .map_err(|e| EngineError::Io(format!("a keychain call failed: {e}")))?
+        .map_err(|e| EngineError::Io(format!("cannot take the refresh lock of {name}: {e}")))?;
+        Ok((lock, self.after_vault_read(name, slot, result)?))
+    }
+
+    /// The blocking half of a keychain read: the stored tokens, or — while the cache holds
+    /// tokens the keychain refused — those, written over the keychain's spent copy first.
+    fn vault_read(&self, name: &str, slot: &Slot) -> impl FnOnce() -> VaultRead + Send + 'static {
         let vault = self.inner.vault.clone();
         let account = name.to_owned();
-        let tokens = if slot.unsaved.load(Ordering::SeqCst) {
-            // The keychain's copy holds a spent refresh token: write ours over it first.
-            let Some(ours) = self.cached(slot) else {
-                return Ok(None);
-            };
-            let copy = ours.clone();
-            blocking(move || vault.save_tokens(&account, &copy)).await?;
-            slot.unsaved.store(false, Ordering::SeqCst);
-            tracing::info!(account = %name, "the keychain is back; the tokens kept in memory are stored");
-            Some(ours)
+        let ours = if slot.unsaved.load(Ordering::SeqCst) {
+            Some(self.cached(slot))
         } else {
-            blocking(move || vault.tokens(&account)).await?
+            None
+        };
+        move || match ours {
+            Some(None) => VaultRead::Read(Ok(None)),
+            Some(Some(ours)) => {
+                VaultRead::WroteBack(vault.save_tokens(&account, &ours).map(|()| ours))
+            }
+            None => VaultRead::Read(vault.tokens(&account)),
+        }
+    }
+
+    /// The async half: updates the cache, and clears a keychain error the read proved over.
+    fn after_vault_read(
+        &self,
+        name: &str,
+        slot: &Slot,
+        read: VaultRead,
+    ) -> Result<Option<TokenSet>, EngineError> {
+        let tokens = match read {
+            VaultRead::Read(r) => r?,
+            VaultRead::WroteBack(r) => {
+                let ours = r?;
+                slot.unsaved.store(false, Ordering::SeqCst);
+                tracing::info!(account = %name, "the keychain is back; the tokens kept in memory are stored");
+                Some(ours)
+            }
         };
         *lock(&slot.cache) = Cached::Loaded(tokens.clone());
         if self
@@ -1575,7 +1630,7 @@ impl Engine {
 
     fn storage_failed(&self, error: &str) {
         let error = &format!(
-            "{error}. Tokens keep working meanwhile (they are in the keychain), and Tokentray writes the file as soon as it can"
+            "{error}. Tokens keep working meanwhile (they are in the keychain), and Tokentray writes the file as soon as it can."
         );
         let changed = {
             let mut current = lock(&self.inner.storage_error);

@@ -13,6 +13,9 @@ pub struct LogGuard {
     _file: Option<tracing_appender::non_blocking::WorkerGuard>,
 }
 
+/// How many log lines may wait for the file writer.
+const LOG_QUEUE_LINES: usize = 1024;
+
 /// How many daily log files to keep.
 pub const KEEP_DAYS: usize = 7;
 
@@ -72,5 +75,13 @@ fn file_writer(
         .max_log_files(KEEP_DAYS)
         .build(dir)
         .map_err(|e| format!("cannot write logs in {}: {e}", dir.display()))?;
-    Ok(tracing_appender::non_blocking(appender))
+    // The default queue holds 128,000 lines and is allocated (and touched) up front: 4 MiB of an
+    // idle tray app's memory. A thousand lines is plenty for an engine that logs a few lines a
+    // minute; a burst beyond it drops lines rather than block the engine.
+    Ok(
+        tracing_appender::non_blocking::NonBlockingBuilder::default()
+            .buffered_lines_limit(LOG_QUEUE_LINES)
+            .lossy(true)
+            .finish(appender),
+    )
 }

@@ -265,6 +265,12 @@ impl ClassTable {
         }
     }
 
+    /// The built-in table, built once per process.
+    pub fn shared() -> &'static ClassTable {
+        static TABLE: std::sync::OnceLock<ClassTable> = std::sync::OnceLock::new();
+        TABLE.get_or_init(ClassTable::builtin)
+    }
+
     /// This table with `overrides` on top.
     pub fn with_overrides(&self, overrides: &ClassOverrides) -> ClassTable {
         let mut t = self.clone();
