@@ -35,7 +35,8 @@ impl Remote {
     }
 }
 
-/// One forwarding command per name in `tokentray_core::dashboard::COMMANDS`.
+/// One forwarding command per name in `tokentray_core::dashboard::COMMANDS`, and the invoke
+/// handler that knows them all.
 macro_rules! forward {
     ($($name:ident),* $(,)?) => {
         $(
@@ -48,6 +49,17 @@ macro_rules! forward {
                 remote.call(stringify!($name), &request).await
             }
         )*
+
+        /// The dashboard's invoke handler: every forwarding command.
+        pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$($name),*]
+        }
+
+        #[cfg(test)]
+        #[test]
+        fn every_engine_command_is_forwarded() {
+            assert_eq!([$(stringify!($name)),*], tokentray_core::dashboard::COMMANDS);
+        }
     };
 }
 

@@ -71,25 +71,7 @@ pub fn run(paths: &Paths, context: tauri::Context) -> Result<(), String> {
         .manage(Remote {
             socket: socket_file,
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::status,
-            commands::history,
-            commands::set_paused,
-            commands::refresh_now,
-            commands::sign_in,
-            commands::remove_account,
-            commands::copy_token,
-            commands::presets,
-            commands::discover,
-            commands::add_account,
-            commands::save_job,
-            commands::remove_job,
-            commands::run_job,
-            commands::app_settings,
-            commands::set_autostart,
-            commands::set_notify,
-            commands::open_log_folder
-        ])
+        .invoke_handler(commands::handler())
         .setup(move |app| {
             WebviewWindowBuilder::new(app, LABEL, WebviewUrl::App("index.html".into()))
                 .title("Tokentray")

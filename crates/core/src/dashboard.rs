@@ -15,26 +15,7 @@ use crate::oauth::discovery;
 use crate::settings::{AccountSettings, JobSettings, ProviderSettings};
 use crate::{Engine, EngineError};
 
-/// Every command's name, for the GUI's command list and its capability.
-pub const COMMANDS: [&str; 17] = [
-    "status",
-    "history",
-    "set_paused",
-    "refresh_now",
-    "sign_in",
-    "remove_account",
-    "copy_token",
-    "presets",
-    "discover",
-    "add_account",
-    "save_job",
-    "remove_job",
-    "run_job",
-    "app_settings",
-    "set_autostart",
-    "set_notify",
-    "open_log_folder",
-];
+include!("dashboard_commands.rs");
 
 /// Runs the dashboard command `name` with `args` (the page's invoke arguments).
 pub async fn call(engine: &Engine, name: &str, args: Value) -> Result<Value, String> {
