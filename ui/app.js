@@ -91,8 +91,16 @@ function el(tag, text, cls) {
 function render() {
   const accounts = state.status.accounts || [];
   const list = $("#accounts");
-  const focused = document.activeElement && document.activeElement.dataset.action;
-  const focusedAccount = document.activeElement && document.activeElement.closest(".card")?.dataset.account;
+  // What the person is in the middle of survives a redraw: the focused button or field (and
+  // the caret in it), and which "All events" lists are open.
+  const active = document.activeElement;
+  const focusedAccount = active && active.closest(".card")?.dataset.account;
+  const focused = active && (active.dataset.action ? `[data-action="${active.dataset.action}"]`
+    : active.name && active.closest(".job-form") ? `.job-form [name="${active.name}"]` : null);
+  const caret = active && typeof active.selectionStart === "number"
+    ? [active.selectionStart, active.selectionEnd] : null;
+  const openEvents = new Set([...list.querySelectorAll(".card details[open]")]
+    .map((d) => d.closest(".card").dataset.account));
   // Half-typed job forms survive a redraw: nothing the person typed is lost to an event.
   const drafts = new Map();
   for (const f of list.querySelectorAll(".job-form")) {
@@ -104,8 +112,18 @@ function render() {
     const f = $(`.card[data-account="${CSS.escape(account)}"] .job-form`);
     if (f) for (const [k, v] of Object.entries(values)) f.elements[k].value = v;
   }
+  for (const account of openEvents) {
+    const d = $(`.card[data-account="${CSS.escape(account)}"] details`);
+    if (d) d.open = true;
+  }
   if (focused && focusedAccount) {
-    $(`.card[data-account="${CSS.escape(focusedAccount)}"] [data-action="${focused}"]`)?.focus();
+    const again = $(`.card[data-account="${CSS.escape(focusedAccount)}"] ${focused}`);
+    if (again) {
+      again.focus();
+      if (caret && typeof again.setSelectionRange === "function") {
+        try { again.setSelectionRange(caret[0], caret[1]); } catch { /* not a text field */ }
+      }
+    }
   }
   $("#empty").hidden = accounts.length !== 0;
   // A full or read-only disk: tokens keep flowing, but the person should know and fix it.

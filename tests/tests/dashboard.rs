@@ -89,6 +89,35 @@ fn the_wizard_signs_in_and_a_dead_grant_is_fixed_with_one_click() {
     dash.click(".card[data-account='work'] [data-action='details']");
     dash.wait_for(".card[data-account='work'] .timeline svg circle", WAIT);
     dash.screenshot("5-history");
+
+    // An engine event redraws the cards; what the person is in the middle of survives it: the
+    // open event list, the field being typed in, its text and its caret.
+    dash.click(".card[data-account='work'] details summary");
+    dash.type_into(".card[data-account='work'] .job-form [name='name']", "warm");
+    let before = dash.run(
+        "return document.querySelectorAll('.card[data-account=\"work\"] .events li').length;",
+        vec![],
+    );
+    assert!(s.cli(&["refresh", "work"]).status.success());
+    dash.wait_until(
+        "the redraw after the refresh",
+        &format!(
+            "return document.querySelectorAll('.card[data-account=\"work\"] .events li').length > {before};"
+        ),
+        WAIT,
+    );
+    let kept = dash.run(
+        "const a = document.activeElement; \
+         return [a.name || '', a.value || '', a.selectionStart ?? -1, \
+                 !!document.querySelector('.card[data-account=\"work\"] details').open];",
+        vec![],
+    );
+    assert_eq!(kept, json!(["name", "warm", 4, true]), "{kept}");
+    dash.run(
+        "const f = document.querySelector('.card[data-account=\"work\"] .job-form'); \
+         f.reset(); document.activeElement.blur(); return true;",
+        vec![],
+    );
     let runs = s.scripted_user_runs();
     assert_eq!(runs.len(), 2, "{runs:?}");
 
