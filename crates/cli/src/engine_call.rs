@@ -22,7 +22,18 @@ where
         Ok(v) => Ok(v),
         Err(ClientError::NotRunning) => {
             let engine = Engine::open(paths.clone())?;
-            Ok(runtime()?.block_on(offline(engine))?)
+            let result = runtime()?.block_on(offline(engine.clone()));
+            // Rotated tokens the keychain refused exist only in this process: one more try to
+            // store them, and no success reported if they would die with it.
+            if let Err(e) = engine.flush() {
+                tracing::warn!("{e}");
+            }
+            if engine.has_unsaved_tokens() {
+                return Err(CliError::new(
+                    "the keychain refused the newest tokens and they are lost with this command;                      unlock or start the keychain, then sign in again (`tokentray login ACCOUNT`)",
+                ));
+            }
+            Ok(result?)
         }
         Err(e) => Err(e.into()),
     }

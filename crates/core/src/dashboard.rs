@@ -161,7 +161,16 @@ async fn sign_in(engine: &Engine, account: &str, device: bool) -> Result<SignInV
         .begin_login(account, method)
         .await
         .map_err(|e| e.to_string())?;
-    crate::browser::open(&prompt.url).map_err(|e| e.to_string())?;
+    if let Err(e) = crate::browser::open(&prompt.url) {
+        // A device code can be typed on any machine: show it even when no browser opens here
+        // (a headless engine without a display). A browser sign-in cannot go on without one.
+        if prompt.user_code.is_none() {
+            return Err(format!(
+                "{e}; or sign in from a terminal with `tokentray login {account}`"
+            ));
+        }
+        tracing::warn!(%account, "cannot open the device sign-in page: {e}");
+    }
     Ok(SignInView {
         method: prompt.method,
         user_code: prompt.user_code,

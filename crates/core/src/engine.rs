@@ -234,6 +234,9 @@ struct Slot {
     /// ones (the provider spent the old refresh token), so they win over the keychain's copy
     /// until a write succeeds.
     unsaved: AtomicBool,
+    /// While `unsaved`: the refresh token the provider took for them. The keychain's copy is
+    /// overwritten only while it still holds that one (or ours): anything else is newer.
+    spent: Mutex<Option<Secret>>,
 }
 
 impl Slot {
@@ -246,6 +249,7 @@ impl Slot {
             strikes: Mutex::new(0),
             running: AtomicBool::new(false),
             unsaved: AtomicBool::new(false),
+            spent: Mutex::new(None),
         }
     }
 }
@@ -262,6 +266,33 @@ enum VaultRead {
     Read(Result<Option<TokenSet>, VaultError>),
     /// Wrote the tokens kept in memory over the keychain's stale copy.
     WroteBack(Result<TokenSet, VaultError>),
+    /// Found tokens newer than the ones kept in memory, and left them.
+    Newer(Option<TokenSet>),
+}
+
+/// Writes `ours` (tokens the keychain refused earlier) back, unless the keychain meanwhile holds
+/// something other than the copy whose refresh token was `spent`: then that is newer, and wins.
+fn write_back(vault: &Vault, account: &str, ours: TokenSet, spent: Option<&Secret>) -> VaultRead {
+    let stored = match vault.tokens(account) {
+        Ok(stored) => stored,
+        Err(e) => return VaultRead::Read(Err(e)),
+    };
+    let stale = match &stored {
+        // The write went through after all.
+        Some(st) if !st.refresh_token_differs(&ours) => return VaultRead::WroteBack(Ok(ours)),
+        Some(st) => match (&st.refresh_token, spent) {
+            (Some(rt), Some(spent)) => rt.same_as(spent),
+            (None, _) => true,
+            (Some(_), None) => false,
+        },
+        // Signed out meanwhile (`tokentray logout`): nothing to write back into.
+        None => false,
+    };
+    if stale {
+        VaultRead::WroteBack(vault.save_tokens(account, &ours).map(|()| ours))
+    } else {
+        VaultRead::Newer(stored)
+    }
 }
 
 /// Why a refresh is attempted.
@@ -280,6 +311,8 @@ enum Mode {
 
 /// How long routine state changes wait before they are written together.
 const STATE_WRITE_DELAY: Duration = Duration::from_secs(2);
+/// How often tokens the keychain refused are offered again while the account does not refresh.
+const WRITE_BACK_RETRY: Duration = Duration::from_secs(30);
 /// How often a state file the disk refused is tried again.
 const STATE_RETRY: Duration = Duration::from_secs(10);
 /// The shortest wait between two scheduled refreshes of one account whose schedule did not move.
@@ -656,17 +689,14 @@ impl Engine {
             Ok(fresh) => Ok(Credential::of(fresh)),
             // A transient failure while a token still works: keep serving the newest one (a
             // refresh whose tokens the keychain refused left them in the cache).
-            Err(EngineError::Temporary { .. }) => {
+            Err(e @ EngineError::Temporary { .. }) => {
                 let now = OffsetDateTime::now_utc();
                 self.cached(&slot)
                     .into_iter()
                     .chain([tokens])
                     .find(|t| still_valid(t, now))
                     .map(Credential::of)
-                    .ok_or_else(|| EngineError::Temporary {
-                        account: name.to_owned(),
-                        detail: "the token expired and cannot be refreshed yet".into(),
-                    })
+                    .ok_or(e)
             }
             Err(e) => Err(e),
         }
@@ -917,7 +947,16 @@ impl Engine {
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {
                             fired = Some(at);
-                            if let Err(e) = self.refresh_flight(&name, &slot, Mode::Scheduled).await {
+                            let refreshing = matches!(
+                                record.state(),
+                                AccountState::Enabled | AccountState::Stale
+                            );
+                            let result = if refreshing {
+                                self.refresh_flight(&name, &slot, Mode::Scheduled).await.map(drop)
+                            } else {
+                                self.retry_write_back(&name, &slot).await
+                            };
+                            if let Err(e) = result {
                                 tracing::info!(account = %name, "scheduled refresh failed: {e}");
                             }
                         }
@@ -928,8 +967,35 @@ impl Engine {
         }
     }
 
-    /// When the scheduler will next refresh the account, if at all.
+    /// Tokens the keychain refused, of an account that does not refresh now (paused, in
+    /// error): written back under the refresh lock, without refreshing.
+    async fn retry_write_back(&self, name: &str, slot: &Slot) -> Result<(), EngineError> {
+        let _flight = slot.flight.lock().await;
+        if !slot.unsaved.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        match self.lock_and_reload(name, slot).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                // Only the retry moves: the account's state is the person's (paused) or sticky
+                // (error), not the keychain's to change.
+                self.update_record(name, |r| {
+                    r.retry_at = Some(OffsetDateTime::now_utc() + WRITE_BACK_RETRY);
+                })?;
+                Err(e)
+            }
+        }
+    }
+
+    /// When the scheduler will next refresh the account (or retry storing its tokens), if at
+    /// all.
     fn next_refresh(&self, name: &str, r: &AccountRecord) -> Option<OffsetDateTime> {
+        let unsaved = lock(&self.inner.slots)
+            .get(name)
+            .is_some_and(|s| s.unsaved.load(Ordering::SeqCst));
+        if unsaved {
+            return Some(r.retry_at.unwrap_or_else(OffsetDateTime::now_utc));
+        }
         match r.state() {
             AccountState::Enabled | AccountState::Stale => {}
             _ => return None,
@@ -1032,16 +1098,18 @@ impl Engine {
                 // is already spent, so these are the only ones that work.
                 let saved = self.save_tokens(name, &fresh).await;
                 *lock(&slot.cache) = Cached::Loaded(Some(fresh.clone()));
-                match saved {
-                    Ok(()) => {}
-                    Err(EngineError::Vault(e)) => {
-                        // Kept in memory (never in a file) and written as soon as the keychain
-                        // answers again: the scheduler retries, and so does every refresh.
-                        slot.unsaved.store(true, Ordering::SeqCst);
-                        tracing::error!(account = %name, "the keychain refused the new tokens; keeping them in memory until it is back: {e}");
-                        return Err(self.keychain_failed(name, slot, &e));
-                    }
-                    Err(e) => return Err(e),
+                if let Err(e) = saved {
+                    // Kept in memory (never in a file) and written as soon as the keychain
+                    // answers again: the scheduler retries, and so does every refresh. Any
+                    // error counts: the old refresh token is spent either way.
+                    *lock(&slot.spent) = Some(refresh_token.clone());
+                    slot.unsaved.store(true, Ordering::SeqCst);
+                    tracing::error!(account = %name, "the keychain refused the new tokens; keeping them in memory until it is back: {e}");
+                    let e = match e {
+                        EngineError::Vault(v) => v,
+                        other => VaultError::Unavailable(other.to_string()),
+                    };
+                    return Err(self.keychain_failed(name, slot, &e));
                 }
                 *lock(&slot.strikes) = 0;
                 self.update_record(name, |r| {
@@ -1083,16 +1151,17 @@ impl Engine {
     /// The keychain could not be read or written during a refresh: a transient failure the
     /// status shows with the keychain's own advice, retried with backoff like any other.
     fn keychain_failed(&self, name: &str, slot: &Slot, e: &VaultError) -> EngineError {
-        let code = match e {
-            VaultError::Locked => "keychain_locked",
-            _ => "keychain_unavailable",
+        let (class, code) = match e {
+            VaultError::Locked => (FailureClass::Transient, "keychain_locked"),
+            VaultError::Corrupt(_) => (FailureClass::Permanent, "keychain_entry_damaged"),
+            VaultError::Unavailable(_) => (FailureClass::Transient, "keychain_unavailable"),
         };
         let mut advice = e.to_string();
         if slot.unsaved.load(Ordering::SeqCst) {
             advice.push_str(". The newest tokens are kept in memory until then; quitting Tokentray now would lose them");
         }
         let failure = Failure {
-            class: FailureClass::Transient,
+            class,
             code: code.into(),
             subcode: None,
             http_status: None,
@@ -1308,15 +1377,13 @@ impl Engine {
         let vault = self.inner.vault.clone();
         let account = name.to_owned();
         let ours = if slot.unsaved.load(Ordering::SeqCst) {
-            Some(self.cached(slot))
+            Some((self.cached(slot), lock(&slot.spent).clone()))
         } else {
             None
         };
         move || match ours {
-            Some(None) => VaultRead::Read(Ok(None)),
-            Some(Some(ours)) => {
-                VaultRead::WroteBack(vault.save_tokens(&account, &ours).map(|()| ours))
-            }
+            Some((Some(ours), spent)) => write_back(&vault, &account, ours, spent.as_ref()),
+            Some((None, _)) => VaultRead::Read(Ok(None)),
             None => VaultRead::Read(vault.tokens(&account)),
         }
     }
@@ -1333,8 +1400,17 @@ impl Engine {
             VaultRead::WroteBack(r) => {
                 let ours = r?;
                 slot.unsaved.store(false, Ordering::SeqCst);
+                *lock(&slot.spent) = None;
                 tracing::info!(account = %name, "the keychain is back; the tokens kept in memory are stored");
                 Some(ours)
+            }
+            VaultRead::Newer(stored) => {
+                // Someone stored newer tokens (a sign-in elsewhere, or our write went through
+                // after all and another process rotated them): theirs win.
+                slot.unsaved.store(false, Ordering::SeqCst);
+                *lock(&slot.spent) = None;
+                tracing::info!(account = %name, "the keychain holds newer tokens than the ones kept in memory; using those");
+                stored
             }
         };
         *lock(&slot.cache) = Cached::Loaded(tokens.clone());
@@ -1602,14 +1678,25 @@ impl Engine {
             let Some(tokens) = self.cached(&slot) else {
                 continue;
             };
-            match self.inner.vault.save_tokens(&name, &tokens) {
-                Ok(()) => slot.unsaved.store(false, Ordering::SeqCst),
-                Err(e) => {
+            let spent = lock(&slot.spent).clone();
+            match write_back(&self.inner.vault, &name, tokens, spent.as_ref()) {
+                VaultRead::WroteBack(Ok(_)) | VaultRead::Newer(_) => {
+                    slot.unsaved.store(false, Ordering::SeqCst)
+                }
+                VaultRead::WroteBack(Err(e)) | VaultRead::Read(Err(e)) => {
                     tracing::error!(account = %name, "the newest tokens are lost with this exit, so the account will need a new sign-in: {e}")
                 }
+                VaultRead::Read(Ok(_)) => {}
             }
         }
         self.flush_state()
+    }
+
+    /// True while some account's newest tokens exist only in memory (the keychain refused them).
+    pub fn has_unsaved_tokens(&self) -> bool {
+        lock(&self.inner.slots)
+            .values()
+            .any(|s| s.unsaved.load(Ordering::SeqCst))
     }
 
     /// Writes any state not yet in the state file.
@@ -1957,6 +2044,94 @@ mod tests {
         let st = e.status();
         let next = st.accounts[0].next_refresh.clone().unwrap();
         assert!(next > rfc3339(OffsetDateTime::now_utc() - time::Duration::seconds(1)));
+    }
+
+    /// A keychain that refuses writes while `refusing` is set.
+    #[derive(Default)]
+    struct Refusing {
+        inner: crate::vault::MemoryStore,
+        refusing: AtomicBool,
+    }
+
+    impl crate::vault::SecretStore for Refusing {
+        fn get(&self, key: &str) -> Result<Option<Secret>, VaultError> {
+            self.inner.get(key)
+        }
+        fn set(&self, key: &str, value: &Secret) -> Result<(), VaultError> {
+            if self.refusing.load(Ordering::SeqCst) {
+                return Err(VaultError::Locked);
+            }
+            self.inner.set(key, value)
+        }
+        fn delete(&self, key: &str) -> Result<(), VaultError> {
+            self.inner.delete(key)
+        }
+    }
+
+    const ROTATED: &str =
+        r#"{"access_token":"at-2","refresh_token":"rt-2","token_type":"Bearer","expires_in":3600}"#;
+
+    async fn rotated_while_refusing() -> (tempfile::TempDir, Engine, Arc<Refusing>) {
+        let (dir, _) = engine_with(&["a"]);
+        let store = Arc::new(Refusing::default());
+        let e = Engine::with_parts(
+            Paths::under(dir.path()),
+            Vault::new(store.clone()),
+            Arc::new(Canned(200, ROTATED)),
+        )
+        .unwrap();
+        let now = OffsetDateTime::now_utc();
+        let tokens = TokenSet {
+            access_token: Secret::new("at"),
+            refresh_token: Some(Secret::new("rt")),
+            id_token: None,
+            expires_at: Some(now + time::Duration::hours(1)),
+            obtained_at: now,
+            scopes: vec![],
+        };
+        e.sign_in("a", tokens).await.unwrap();
+        store.refusing.store(true, Ordering::SeqCst);
+        let report = e.refresh("a").await.unwrap();
+        assert_eq!(report.outcome, "transient");
+        assert_eq!(report.code.as_deref(), Some("keychain_locked"));
+        // The rotated token serves from memory; the keychain still holds the spent one.
+        assert_eq!(e.token("a").await.unwrap().expose(), "at-2");
+        assert!(e.has_unsaved_tokens());
+        store.refusing.store(false, Ordering::SeqCst);
+        (dir, e, store)
+    }
+
+    fn stored_refresh_token(store: &Refusing) -> Option<String> {
+        let raw = crate::vault::SecretStore::get(store, "account:a").unwrap()?;
+        let v: serde_json::Value = serde_json::from_str(raw.expose()).unwrap();
+        v["refresh_token"].as_str().map(str::to_owned)
+    }
+
+    #[tokio::test]
+    async fn refused_tokens_are_written_back_over_the_spent_copy() {
+        let (_dir, e, store) = rotated_while_refusing().await;
+        e.flush().unwrap();
+        assert!(!e.has_unsaved_tokens());
+        assert_eq!(stored_refresh_token(&store).as_deref(), Some("rt-2"));
+    }
+
+    #[tokio::test]
+    async fn newer_tokens_in_the_keychain_win_over_refused_ones() {
+        let (_dir, e, store) = rotated_while_refusing().await;
+        // Meanwhile a sign-in elsewhere stored a new grant.
+        let now = OffsetDateTime::now_utc();
+        let newer = TokenSet {
+            access_token: Secret::new("at-9"),
+            refresh_token: Some(Secret::new("rt-9")),
+            id_token: None,
+            expires_at: Some(now + time::Duration::hours(1)),
+            obtained_at: now,
+            scopes: vec![],
+        };
+        Vault::new(store.clone()).save_tokens("a", &newer).unwrap();
+        e.flush().unwrap();
+        assert!(!e.has_unsaved_tokens());
+        assert_eq!(stored_refresh_token(&store).as_deref(), Some("rt-9"));
     }
 
     #[tokio::test]

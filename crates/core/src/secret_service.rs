@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use dbus_secret_service::{EncryptionType, Error as SsError, SecretService};
+use dbus_secret_service::{EncryptionType, Error as SsError, Item, SecretService};
 
 use crate::secret::Secret;
 use crate::vault::{SecretStore, VaultError};
@@ -51,46 +51,62 @@ impl SecretServiceStore {
         op: impl Fn(&SecretService) -> Result<T, SsError>,
     ) -> Result<T, VaultError> {
         let mut guard = self.session.lock().unwrap_or_else(|p| p.into_inner());
-        let mut attempt = 0;
         loop {
-            attempt += 1;
-            let ss = match guard.take() {
-                Some(ss) => ss,
+            let (ss, reused) = match guard.take() {
+                Some(ss) => (ss, true),
                 // A prompt timeout of 0: a locked item fails at once instead of prompting.
-                None => SecretService::connect_with_max_prompt_timeout(EncryptionType::Dh, 0)
-                    .map_err(unavailable)?,
+                None => (
+                    SecretService::connect_with_max_prompt_timeout(EncryptionType::Dh, 0)
+                        .map_err(classify)?,
+                    false,
+                ),
             };
             match op(&ss) {
                 Ok(v) => {
                     *guard = Some(ss);
                     return Ok(v);
                 }
-                Err(SsError::Dbus(_)) if attempt == 1 => continue,
+                // A kept session may have died with a restarted daemon: one more try on a
+                // new one. A new one that fails has nothing to retry.
+                Err(SsError::Dbus(_)) if reused => continue,
                 Err(e) => return Err(classify(e)),
             }
         }
     }
 }
 
-fn unavailable(e: SsError) -> VaultError {
-    VaultError::Unavailable(e.to_string())
-}
-
 fn classify(e: SsError) -> VaultError {
     match e {
         SsError::Locked | SsError::Prompt => VaultError::Locked,
-        other => unavailable(other),
+        SsError::Dbus(d) if d.name() == Some("org.freedesktop.Secret.Error.IsLocked") => {
+            VaultError::Locked
+        }
+        other => VaultError::Unavailable(other.to_string()),
     }
+}
+
+/// The unlocked matches, newest first; a locked one counts only when nothing else matches.
+/// (Duplicates come from other tools or old versions; the newest is the one last written.)
+fn newest_first<'a>(
+    found: dbus_secret_service::SearchItemsResult<Item<'a>>,
+) -> Result<Vec<Item<'a>>, SsError> {
+    if found.unlocked.is_empty() && !found.locked.is_empty() {
+        return Err(SsError::Locked);
+    }
+    let mut items: Vec<(u64, Item<'a>)> = found
+        .unlocked
+        .into_iter()
+        .map(|i| (i.get_modified().unwrap_or(0), i))
+        .collect();
+    items.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
+    Ok(items.into_iter().map(|(_, i)| i).collect())
 }
 
 impl SecretStore for SecretServiceStore {
     fn get(&self, key: &str) -> Result<Option<Secret>, VaultError> {
         let bytes = self.with_session(|ss| {
-            let found = ss.search_items(self.attributes(key))?;
-            if !found.locked.is_empty() {
-                return Err(SsError::Locked);
-            }
-            match found.unlocked.first() {
+            let items = newest_first(ss.search_items(self.attributes(key))?)?;
+            match items.first() {
                 Some(item) => item.get_secret().map(Some),
                 None => Ok(None),
             }
@@ -105,15 +121,15 @@ impl SecretStore for SecretServiceStore {
 
     fn set(&self, key: &str, value: &Secret) -> Result<(), VaultError> {
         self.with_session(|ss| {
-            let found = ss.search_items(self.attributes(key))?;
-            if !found.locked.is_empty() {
-                return Err(SsError::Locked);
-            }
-            if let Some((first, extra)) = found.unlocked.split_first() {
+            let items = newest_first(ss.search_items(self.attributes(key))?)?;
+            if let Some((first, extra)) = items.split_first() {
                 first.set_secret(value.expose().as_bytes(), "text/plain")?;
-                // Duplicates (another tool, an old version) would make reads ambiguous.
+                // Duplicates would only confuse other tools; removing them is a courtesy, and
+                // a refusal (a keychain that asks first) must not fail a write that succeeded.
                 for item in extra {
-                    item.delete()?;
+                    if let Err(e) = item.delete() {
+                        tracing::info!("cannot remove a duplicate keychain entry for {key}: {e}");
+                    }
                 }
                 return Ok(());
             }
@@ -138,6 +154,7 @@ impl SecretStore for SecretServiceStore {
         self.with_session(|ss| {
             let found = ss.search_items(self.attributes(key))?;
             if !found.locked.is_empty() {
+                // A locked copy would survive the sign-out: say so rather than half-delete.
                 return Err(SsError::Locked);
             }
             for item in &found.unlocked {
