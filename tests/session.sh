@@ -34,6 +34,13 @@ if [ "${1:-}" = "--inner" ]; then
   exit "$status"
 fi
 
+# As root, a mount namespace of its own: the fault tests' mounts (a full disk, a read-only
+# folder) vanish with the session even if a test is killed before it unmounts.
+if [ "$(id -u)" = 0 ] && [ -z "${TOKENTRAY_MOUNT_NS:-}" ] && unshare --mount --propagation private true 2>/dev/null; then
+  export TOKENTRAY_MOUNT_NS=1
+  exec unshare --mount --propagation private "$0" "$@"
+fi
+
 for tool in Xvfb dbus-run-session gnome-keyring-daemon dunst dbus-send; do
   command -v "$tool" >/dev/null || { echo "session.sh: $tool is missing; run \`make test-deps\`" >&2; exit 1; }
 done

@@ -11,6 +11,8 @@ use tokentray_core::socket;
 pub struct Remote {
     /// The engine's socket.
     pub socket: std::path::PathBuf,
+    /// Why there is no engine (the tray app could not start one): every command says so.
+    pub engine_error: Option<String>,
 }
 
 /// Long enough for the slowest command: a sign-out revokes at the provider, a discovery fetches
@@ -19,6 +21,9 @@ const COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(75);
 
 impl Remote {
     async fn call(&self, name: &str, request: &Request<'_>) -> Result<Value, String> {
+        if let Some(problem) = &self.engine_error {
+            return Err(problem.clone());
+        }
         let args = match request.body() {
             InvokeBody::Json(v) => v.clone(),
             InvokeBody::Raw(_) => Value::Null,

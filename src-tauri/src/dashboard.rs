@@ -18,6 +18,8 @@ pub const LABEL: &str = "dashboard";
 pub const ENGINE_EVENT: &str = "engine-event";
 /// The flag that makes `tokentray-app` the dashboard.
 pub const DASHBOARD_ARG: &str = "--dashboard";
+/// Why the tray app has no engine, passed to its dashboard to show.
+const ENGINE_ERROR_ENV: &str = "TOKENTRAY_ENGINE_ERROR";
 
 /// In the tray app: whether its dashboard process is running.
 #[derive(Default)]
@@ -32,11 +34,15 @@ pub fn open(app: &tauri::AppHandle) {
     if process.running.swap(true, Ordering::SeqCst) {
         return;
     }
-    let spawned = std::env::current_exe().and_then(|exe| {
-        std::process::Command::new(exe)
-            .arg(DASHBOARD_ARG)
-            .stdin(std::process::Stdio::null())
-            .spawn()
+    // The installed binary, not `current_exe()`: after an upgrade that one reads "(deleted)".
+    let spawned = tokentray_core::paths::app_binary().and_then(|exe| {
+        let mut cmd = std::process::Command::new(exe);
+        cmd.arg(DASHBOARD_ARG).stdin(std::process::Stdio::null());
+        // No engine (a broken settings file): the page shows why instead of nothing.
+        if let Some(problem) = app.try_state::<crate::tray::StartupError>() {
+            cmd.env(ENGINE_ERROR_ENV, &problem.0);
+        }
+        cmd.spawn()
     });
     match spawned {
         Ok(mut child) => {
@@ -59,17 +65,21 @@ pub fn open(app: &tauri::AppHandle) {
 /// In the dashboard process: shows the window until it is closed, or until the engine goes away.
 pub fn run(paths: &Paths, context: tauri::Context) -> Result<(), String> {
     let socket_file = paths.socket_file();
-    // Fail with a sentence, not an empty window, when there is no engine to show.
-    socket::call(
-        &socket_file,
-        &socket::Request::Ping,
-        std::time::Duration::from_secs(5),
-    )
-    .map_err(|e| e.to_string())?;
+    let engine_error = std::env::var(ENGINE_ERROR_ENV).ok();
+    if engine_error.is_none() {
+        // Fail with a sentence, not an empty window, when there is no engine to show.
+        socket::call(
+            &socket_file,
+            &socket::Request::Ping,
+            std::time::Duration::from_secs(5),
+        )
+        .map_err(|e| e.to_string())?;
+    }
     let events_from = socket_file.clone();
     let app = tauri::Builder::default()
         .manage(Remote {
             socket: socket_file,
+            engine_error: engine_error.clone(),
         })
         .invoke_handler(commands::handler())
         .setup(move |app| {
@@ -78,8 +88,10 @@ pub fn run(paths: &Paths, context: tauri::Context) -> Result<(), String> {
                 .inner_size(880.0, 620.0)
                 .min_inner_size(520.0, 360.0)
                 .build()?;
-            let handle = app.handle().clone();
-            std::thread::spawn(move || relay_events(&events_from, &handle));
+            if engine_error.is_none() {
+                let handle = app.handle().clone();
+                std::thread::spawn(move || relay_events(&events_from, &handle));
+            }
             Ok(())
         })
         .build(context)

@@ -210,7 +210,7 @@ fn current_model(app: &AppHandle) -> Model {
 }
 
 /// Why the engine did not start, kept for the tray's menu.
-struct StartupError(String);
+pub struct StartupError(pub String);
 
 /// Creates the tray icon. `engine` is the engine or why it could not start.
 pub fn create(app: &AppHandle, engine: Result<&Engine, &str>) -> tauri::Result<()> {

@@ -64,15 +64,44 @@ fn tray_app_stays_up_idles_quietly_and_a_second_launch_hands_over() {
 /// The dashboard windows of the app: its own (there should be none) and its children's (the
 /// dashboard is a process of its own).
 fn dashboard_windows(pid: u32) -> Vec<String> {
-    let children = std::process::Command::new("pgrep")
+    std::iter::once(pid)
+        .chain(children_of(pid))
+        .flat_map(|p| tokentray_tests::desktop::visible_windows(p, "Tokentray"))
+        .collect()
+}
+
+/// The process's children (zombies included: `pgrep` lists them until they are reaped).
+fn children_of(pid: u32) -> Vec<u32> {
+    let out = std::process::Command::new("pgrep")
         .args(["-P", &pid.to_string()])
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
         .unwrap_or_default();
-    std::iter::once(pid)
-        .chain(children.lines().filter_map(|l| l.trim().parse().ok()))
-        .flat_map(|p| tokentray_tests::desktop::visible_windows(p, "Tokentray"))
-        .collect()
+    out.lines().filter_map(|l| l.trim().parse().ok()).collect()
+}
+
+#[test]
+fn the_dashboard_works_against_a_headless_engine_and_ends_with_it() {
+    require_session();
+    let s = Sandbox::new();
+    let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
+    s.wait_for_engine(Duration::from_secs(20));
+    let mut dash = s.spawn(bins::app(), &["--dashboard"], "dashboard.log");
+    wait_for("the dashboard window", Duration::from_secs(30), || {
+        tokentray_tests::desktop::visible_windows(dash.pid(), "Tokentray").len() == 1
+    });
+    // The engine quits (the tray app's Quit does the same): the dashboard closes itself.
+    engine.terminate();
+    wait_for(
+        "the dashboard to end with the engine",
+        Duration::from_secs(15),
+        || !dash.is_running(),
+    );
+    assert!(
+        dash.output().contains("the engine went away"),
+        "{}",
+        dash.output()
+    );
 }
 
 fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
@@ -127,6 +156,12 @@ fn dashboard_opens_on_a_second_launch_and_is_destroyed_when_closed() {
     assert!(
         closed || dashboard_windows(pid).is_empty(),
         "Ctrl+W did not close the dashboard"
+    );
+    // Closed, not hidden: its process is gone (and reaped), which is what returns the memory.
+    wait_for(
+        "the dashboard process to end",
+        Duration::from_secs(10),
+        || children_of(pid).is_empty(),
     );
     std::thread::sleep(Duration::from_secs(2));
     assert!(

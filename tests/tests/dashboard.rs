@@ -220,7 +220,7 @@ fn the_wizard_signs_in_and_a_dead_grant_is_fixed_with_one_click() {
             WAIT,
         );
     } else {
-        eprintln!("SKIPPED the read-only disk banner: mounting needs root (CI runs as root)");
+        tokentray_tests::skip("the read-only disk banner needs a bind mount (root)");
     }
 
     // Remove asks first; "Keep it" keeps it, "Remove" removes it and its secrets.
