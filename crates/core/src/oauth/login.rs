@@ -134,10 +134,42 @@ impl<'c> oauth2::AsyncHttpClient<'c> for OauthHttp {
             for (k, v) in &answer.headers {
                 builder = builder.header(k, v);
             }
-            builder
-                .body(answer.body)
-                .map_err(|e| HttpFailure(e.to_string()))
+            let body = if answer.status == 200 {
+                lenient(&answer.body).unwrap_or(answer.body)
+            } else {
+                answer.body
+            };
+            builder.body(body).map_err(|e| HttpFailure(e.to_string()))
         })
+    }
+}
+
+/// The `oauth2` crate reads answers to the letter of RFC 6749, but providers that refresh fine
+/// answer sign-ins loosely too: no `token_type` (the refresh path ignores it), `expires_in` or
+/// `interval` as a string ("3600"). Such an answer is rewritten into the strict form; anything
+/// else is left as it is (`None`).
+fn lenient(body: &[u8]) -> Option<Vec<u8>> {
+    let mut v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let obj = v.as_object_mut()?;
+    let mut changed = false;
+    if obj.contains_key("access_token") && !obj.contains_key("token_type") {
+        obj.insert("token_type".into(), "Bearer".into());
+        changed = true;
+    }
+    for key in ["expires_in", "interval"] {
+        let number = obj
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .and_then(|s| s.trim().parse::<u64>().ok());
+        if let Some(n) = number {
+            obj.insert(key.into(), n.into());
+            changed = true;
+        }
+    }
+    if changed {
+        serde_json::to_vec(&v).ok()
+    } else {
+        None
     }
 }
 
@@ -613,6 +645,26 @@ fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loose_token_answers_are_read_and_strict_ones_left_alone() {
+        let loose = br#"{"access_token":"a","refresh_token":"r","expires_in":"3600"}"#;
+        assert!(serde_json::from_slice::<LoginTokens>(loose).is_err());
+        let fixed = lenient(loose).unwrap();
+        let tokens: LoginTokens = serde_json::from_slice(&fixed).unwrap();
+        assert_eq!(tokens.access_token().secret(), "a");
+        assert_eq!(tokens.expires_in(), Some(Duration::from_secs(3600)));
+        let strict = br#"{"access_token":"a","token_type":"Bearer","expires_in":3600}"#;
+        assert!(lenient(strict).is_none());
+        assert!(lenient(b"not json").is_none());
+        assert!(lenient(br#"{"error":"invalid_grant"}"#).is_none());
+        let device = br#"{"device_code":"d","user_code":"u","verification_uri":"https://x","expires_in":"600","interval":"5"}"#;
+        let fixed: serde_json::Value = serde_json::from_slice(&lenient(device).unwrap()).unwrap();
+        assert_eq!(
+            (fixed["expires_in"].as_u64(), fixed["interval"].as_u64()),
+            (Some(600), Some(5))
+        );
+    }
 
     fn cb(target: &str) -> Callback {
         Callback {
