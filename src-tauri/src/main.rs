@@ -9,6 +9,7 @@ mod commands;
 mod dashboard;
 mod tray;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tauri::{Manager, RunEvent};
@@ -60,9 +61,12 @@ fn main() {
         .manage(dashboard::Process::default())
         .setup(move |app| {
             let handle = app.handle().clone();
-            if let Ok(engine) = &engine {
-                app.manage(engine.clone());
-                start_engine_tasks(&handle, engine.clone(), guard);
+            match &engine {
+                Ok(engine) => {
+                    app.manage(engine.clone());
+                    start_engine_tasks(&handle, engine.clone(), guard);
+                }
+                Err(problem) => serve_without_engine(&handle, problem.clone(), guard),
             }
             tray::create(&handle, engine.as_ref().map_err(String::as_str))?;
             if !args.minimized {
@@ -128,6 +132,25 @@ fn start_engine_tasks(app: &tauri::AppHandle, engine: Engine, mut guard: Primary
                 Err(RecvError::Closed) => return,
             }
         }
+    });
+}
+
+/// Without an engine (a broken settings file) the app still holds the one-per-user claim and
+/// answers on the socket: a second launch hands over to it (and shows the dashboard, which says
+/// what to fix) instead of starting a second tray, and the CLI hears the same sentence.
+fn serve_without_engine(app: &tauri::AppHandle, problem: String, mut guard: PrimaryGuard) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let on_activate: socket::OnActivate = Arc::new(move |open_dashboard| {
+            if open_dashboard {
+                dashboard::open(&app);
+            }
+        });
+        match guard.take_listener() {
+            Ok(listener) => socket::serve_without_engine(listener, problem, on_activate).await,
+            Err(e) => tracing::error!("the CLI cannot reach this app: {e}"),
+        }
+        drop(guard);
     });
 }
 

@@ -176,3 +176,39 @@ fn dashboard_opens_on_a_second_launch_and_is_destroyed_when_closed() {
         dashboard_windows(pid).len() == 1
     });
 }
+
+#[test]
+fn with_a_broken_settings_file_the_app_stays_the_one_tray_and_its_dashboard_opens() {
+    require_session();
+    let s = Sandbox::new();
+    s.write_settings("[[account]]\nname = \"alice\"\nprovider = = \"x\"\n");
+    let mut app = s.spawn(bins::app(), &["--minimized"], "app.log");
+    let pid = app.pid();
+    wait_for("the app's socket", Duration::from_secs(60), || {
+        s.socket().exists()
+    });
+    // The CLI hears the app's sentence: what to fix, and where.
+    let out = s.cli(&["status"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 3"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A second launch hands over instead of starting a second tray, and opens the dashboard.
+    let mut second = s.spawn(bins::cli(), &["run"], "second.log");
+    wait_for(
+        "the second launch to hand over",
+        Duration::from_secs(20),
+        || !second.is_running(),
+    );
+    assert!(
+        second.output().contains("handed over"),
+        "{}",
+        second.output()
+    );
+    wait_for("the dashboard window", Duration::from_secs(30), || {
+        dashboard_windows(pid).len() == 1
+    });
+    assert!(app.is_running(), "{}", app.output());
+}

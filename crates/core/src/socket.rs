@@ -5,6 +5,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -213,6 +214,37 @@ pub async fn serve(
     kind: &'static str,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
+    serve_backend(listener, Backend::Engine(engine, kind), shutdown).await
+}
+
+/// What a tray app without an engine (its settings file is broken) does when a second launch
+/// asks it to show itself.
+pub type OnActivate = Arc<dyn Fn(bool) + Send + Sync>;
+
+/// Serves for a tray app that could not open its engine: a second launch still hands over
+/// (`activate` calls `on_activate`) instead of starting a second tray, and every other request
+/// answers with `problem`, the sentence that says what to fix.
+pub async fn serve_without_engine(
+    listener: tokio::net::UnixListener,
+    problem: String,
+    on_activate: OnActivate,
+) {
+    let backend = Backend::Problem(Arc::new((problem, on_activate)));
+    serve_backend(listener, backend, std::future::pending()).await
+}
+
+/// Who answers the requests.
+#[derive(Clone)]
+enum Backend {
+    Engine(Engine, &'static str),
+    Problem(Arc<(String, OnActivate)>),
+}
+
+async fn serve_backend(
+    listener: tokio::net::UnixListener,
+    backend: Backend,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
     tokio::pin!(shutdown);
     // The socket file is ours (we created it), so its owner is the uid allowed to talk to us.
     let owner = listener
@@ -233,9 +265,9 @@ pub async fn serve(
                         tracing::warn!(?peer, ?owner, "refused a socket connection from another user");
                         continue;
                     }
-                    let engine = engine.clone();
+                    let backend = backend.clone();
                     tokio::spawn(async move {
-                        if let Err(e) = handle_connection(stream, engine, kind).await {
+                        if let Err(e) = handle_connection(stream, backend).await {
                             tracing::debug!("socket client went away: {e}");
                         }
                     });
@@ -252,8 +284,7 @@ pub async fn serve(
 
 async fn handle_connection(
     stream: tokio::net::UnixStream,
-    engine: Engine,
-    kind: &'static str,
+    backend: Backend,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut reader = tokio::io::BufReader::new(read.take(MAX_LINE));
@@ -272,10 +303,13 @@ async fn handle_connection(
             );
             return write.write_all(&response_line(&resp)).await;
         }
-        let resp = match serde_json::from_str::<Request>(&line) {
-            Ok(Request::Subscribe) => return stream_events(&engine, &mut write).await,
-            Ok(req) => answer(&engine, kind, req).await,
-            Err(e) => failure(
+        let resp = match (serde_json::from_str::<Request>(&line), &backend) {
+            (Ok(Request::Subscribe), Backend::Engine(engine, _)) => {
+                return stream_events(engine, &mut write).await
+            }
+            (Ok(req), Backend::Engine(engine, kind)) => answer(engine, kind, req).await,
+            (Ok(req), Backend::Problem(problem)) => answer_without_engine(problem, req),
+            (Err(e), _) => failure(
                 "bad_request",
                 format!(
                     "the running engine (Tokentray {}, protocol {PROTOCOL}) does not understand \
@@ -311,6 +345,30 @@ async fn stream_events(
         let mut bytes = serde_json::to_vec(&line).unwrap_or_default();
         bytes.push(b'\n');
         write.write_all(&bytes).await?;
+    }
+}
+
+fn answer_without_engine(problem: &(String, OnActivate), req: Request) -> Response {
+    match req {
+        Request::Ping => Response {
+            ok: true,
+            result: Some(serde_json::json!(PingInfo {
+                kind: "app-without-engine".to_owned(),
+                pid: std::process::id(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+                protocol: PROTOCOL,
+            })),
+            error: None,
+        },
+        Request::Activate { open_dashboard } => {
+            (problem.1)(open_dashboard);
+            Response {
+                ok: true,
+                result: Some(serde_json::Value::Null),
+                error: None,
+            }
+        }
+        _ => failure("settings", problem.0.clone()),
     }
 }
 
