@@ -1831,6 +1831,19 @@ fn rfc3339(t: OffsetDateTime) -> String {
 mod tests {
     use super::*;
 
+    /// Tokens obtained now that expire in an hour.
+    fn for_an_hour(access: &str, refresh: &str) -> TokenSet {
+        let now = OffsetDateTime::now_utc();
+        TokenSet {
+            access_token: Secret::new(access),
+            refresh_token: Some(Secret::new(refresh)),
+            id_token: None,
+            expires_at: Some(now + time::Duration::hours(1)),
+            obtained_at: now,
+            scopes: vec![],
+        }
+    }
+
     fn engine_with(accounts: &[&str]) -> (tempfile::TempDir, Engine) {
         let dir = tempfile::tempdir().unwrap();
         let paths = Paths::under(dir.path());
@@ -1948,16 +1961,8 @@ mod tests {
             Arc::new(Canned(status, body)),
         )
         .unwrap();
-        let now = OffsetDateTime::now_utc();
         for a in accounts {
-            let tokens = TokenSet {
-                access_token: Secret::new("at"),
-                refresh_token: Some(Secret::new("rt")),
-                id_token: None,
-                expires_at: Some(now + time::Duration::hours(1)),
-                obtained_at: now,
-                scopes: vec![],
-            };
+            let tokens = for_an_hour("at", "rt");
             e.sign_in(a, tokens).await.unwrap();
         }
         (dir, e)
@@ -2080,15 +2085,7 @@ mod tests {
             Arc::new(Canned(200, ROTATED)),
         )
         .unwrap();
-        let now = OffsetDateTime::now_utc();
-        let tokens = TokenSet {
-            access_token: Secret::new("at"),
-            refresh_token: Some(Secret::new("rt")),
-            id_token: None,
-            expires_at: Some(now + time::Duration::hours(1)),
-            obtained_at: now,
-            scopes: vec![],
-        };
+        let tokens = for_an_hour("at", "rt");
         e.sign_in("a", tokens).await.unwrap();
         store.refusing.store(true, Ordering::SeqCst);
         let report = e.refresh("a").await.unwrap();
@@ -2119,15 +2116,7 @@ mod tests {
     async fn newer_tokens_in_the_keychain_win_over_refused_ones() {
         let (_dir, e, store) = rotated_while_refusing().await;
         // Meanwhile a sign-in elsewhere stored a new grant.
-        let now = OffsetDateTime::now_utc();
-        let newer = TokenSet {
-            access_token: Secret::new("at-9"),
-            refresh_token: Some(Secret::new("rt-9")),
-            id_token: None,
-            expires_at: Some(now + time::Duration::hours(1)),
-            obtained_at: now,
-            scopes: vec![],
-        };
+        let newer = for_an_hour("at-9", "rt-9");
         Vault::new(store.clone()).save_tokens("a", &newer).unwrap();
         e.flush().unwrap();
         assert!(!e.has_unsaved_tokens());
@@ -2138,15 +2127,7 @@ mod tests {
     async fn a_signed_out_account_has_no_token_and_sign_in_enables_it() {
         let (_dir, e) = engine_with(&["a"]);
         assert!(matches!(e.token("a").await, Err(EngineError::SignedOut(_))));
-        let now = OffsetDateTime::now_utc();
-        let tokens = TokenSet {
-            access_token: Secret::new("at"),
-            refresh_token: Some(Secret::new("rt")),
-            id_token: None,
-            expires_at: Some(now + time::Duration::hours(1)),
-            obtained_at: now,
-            scopes: vec![],
-        };
+        let tokens = for_an_hour("at", "rt");
         e.sign_in("a", tokens).await.unwrap();
         assert_eq!(e.token("a").await.unwrap().expose(), "at");
         let s = e.status();
