@@ -133,6 +133,11 @@ fn dashboard_opens_on_a_second_launch_and_is_destroyed_when_closed() {
     wait_for("the dashboard window", Duration::from_secs(30), || {
         dashboard_windows(pid).len() == 1
     });
+    // Asked again while it is open: the open one is used (it comes to the front), not a second.
+    assert!(s.cli(&["run"]).status.success());
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(dashboard_windows(pid).len(), 1);
+    assert_eq!(children_of(pid).len(), 1, "a second dashboard process");
 
     // Close it like a person would (Ctrl+W); the window goes away, the tray app stays. The page
     // may still be loading its script when the first key arrives, so try a few times.
