@@ -50,7 +50,8 @@ async function quietly(work) {
   try {
     return await work();
   } catch (e) {
-    toast(String(e));
+    // Said only when nothing else is: a failure already on the line stays readable.
+    if ($("#toast").hidden) toast(String(e));
     return undefined;
   }
 }

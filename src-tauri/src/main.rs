@@ -96,8 +96,8 @@ fn main() {
     });
 }
 
-/// The socket server (CLI and second launches) and the event listener that keeps the tray and the
-/// dashboard current.
+/// The socket server (CLI, second launches, the dashboard process) and the event listener that
+/// keeps the tray current.
 fn start_engine_tasks(app: &tauri::AppHandle, engine: Engine, mut guard: PrimaryGuard) {
     let served = engine.clone();
     tauri::async_runtime::spawn(async move {

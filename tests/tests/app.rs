@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use tokentray_tests::{bins, procstat, require_session, sandbox::Sandbox};
+use tokentray_tests::{bins, procstat, require_session, sandbox::Sandbox, wait_until};
 
 /// How long the app must stay up.
 const SOAK: Duration = Duration::from_secs(120);
@@ -60,7 +60,6 @@ fn tray_app_stays_up_idles_quietly_and_a_second_launch_hands_over() {
     );
 }
 
-/// The visible dashboard windows of process `pid` (other tests may show their own).
 /// The dashboard windows of the app: its own (there should be none) and its children's (the
 /// dashboard is a process of its own).
 fn dashboard_windows(pid: u32) -> Vec<String> {
@@ -87,12 +86,12 @@ fn the_dashboard_works_against_a_headless_engine_and_ends_with_it() {
     let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
     s.wait_for_engine(Duration::from_secs(20));
     let mut dash = s.spawn(bins::app(), &["--dashboard"], "dashboard.log");
-    wait_for("the dashboard window", Duration::from_secs(30), || {
+    wait_until("the dashboard window", Duration::from_secs(30), || {
         tokentray_tests::desktop::visible_windows(dash.pid(), "Tokentray").len() == 1
     });
     // The engine quits (the tray app's Quit does the same): the dashboard closes itself.
     engine.terminate();
-    wait_for(
+    wait_until(
         "the dashboard to end with the engine",
         Duration::from_secs(15),
         || !dash.is_running(),
@@ -102,17 +101,6 @@ fn the_dashboard_works_against_a_headless_engine_and_ends_with_it() {
         "{}",
         dash.output()
     );
-}
-
-fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if done() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 #[test]
@@ -130,7 +118,7 @@ fn dashboard_opens_on_a_second_launch_and_is_destroyed_when_closed() {
 
     // `tokentray run` without --minimized asks the running app for its dashboard.
     assert!(s.cli(&["run"]).status.success());
-    wait_for("the dashboard window", Duration::from_secs(30), || {
+    wait_until("the dashboard window", Duration::from_secs(30), || {
         dashboard_windows(pid).len() == 1
     });
     // Asked again while it is open: the open one is used (it comes to the front), not a second.
@@ -163,7 +151,7 @@ fn dashboard_opens_on_a_second_launch_and_is_destroyed_when_closed() {
         "Ctrl+W did not close the dashboard"
     );
     // Closed, not hidden: its process is gone (and reaped), which is what returns the memory.
-    wait_for(
+    wait_until(
         "the dashboard process to end",
         Duration::from_secs(10),
         || children_of(pid).is_empty(),
@@ -177,7 +165,7 @@ fn dashboard_opens_on_a_second_launch_and_is_destroyed_when_closed() {
 
     // And it opens again.
     assert!(s.cli(&["run"]).status.success());
-    wait_for("the dashboard to reopen", Duration::from_secs(30), || {
+    wait_until("the dashboard to reopen", Duration::from_secs(30), || {
         dashboard_windows(pid).len() == 1
     });
 }
@@ -189,7 +177,7 @@ fn with_a_broken_settings_file_the_app_stays_the_one_tray_and_its_dashboard_open
     s.write_settings("[[account]]\nname = \"alice\"\nprovider = = \"x\"\n");
     let mut app = s.spawn(bins::app(), &["--minimized"], "app.log");
     let pid = app.pid();
-    wait_for("the app's socket", Duration::from_secs(60), || {
+    wait_until("the app's socket", Duration::from_secs(60), || {
         s.socket().exists()
     });
     // The CLI hears the app's sentence: what to fix, and where.
@@ -202,7 +190,7 @@ fn with_a_broken_settings_file_the_app_stays_the_one_tray_and_its_dashboard_open
     );
     // A second launch hands over instead of starting a second tray, and opens the dashboard.
     let mut second = s.spawn(bins::cli(), &["run"], "second.log");
-    wait_for(
+    wait_until(
         "the second launch to hand over",
         Duration::from_secs(20),
         || !second.is_running(),
@@ -212,7 +200,7 @@ fn with_a_broken_settings_file_the_app_stays_the_one_tray_and_its_dashboard_open
         "{}",
         second.output()
     );
-    wait_for("the dashboard window", Duration::from_secs(30), || {
+    wait_until("the dashboard window", Duration::from_secs(30), || {
         dashboard_windows(pid).len() == 1
     });
     assert!(app.is_running(), "{}", app.output());

@@ -150,12 +150,6 @@ fn kill_9_while_tokens_rotate_never_leaves_a_silent_or_corrupt_account() {
     s.assert_no_secrets(&server, &[&engine.output()]);
 }
 
-fn token(s: &Sandbox) -> String {
-    let out = s.cli(&["token", "kai"]);
-    assert!(out.status.success(), "token: {}", text(&out));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
 #[test]
 fn a_keychain_gone_or_locked_is_a_clear_transient_error_and_no_token_is_lost() {
     require_session();
@@ -165,7 +159,7 @@ fn a_keychain_gone_or_locked_is_a_clear_transient_error_and_no_token_is_lost() {
     s.sign_in(&server, "kai", "kai");
     let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
     s.wait_for_engine(Duration::from_secs(20));
-    let first = token(&s);
+    let first = token_of(&s, "kai");
 
     // Gone while idle: the refresh says why and what to do; the token in memory still serves.
     desktop.stop_keyring();
@@ -180,7 +174,7 @@ fn a_keychain_gone_or_locked_is_a_clear_transient_error_and_no_token_is_lost() {
     let status = s.account_status("kai");
     assert_eq!(status["status"], "enabled", "{status}");
     assert_eq!(status["last_error"]["code"], "keychain_unavailable");
-    assert_eq!(token(&s), first);
+    assert_eq!(token_of(&s, "kai"), first);
     assert_eq!(server.whoami(&first), (200, "kai".into()));
 
     // Gone in the middle of a rotation: the provider has spent the old refresh token when the
@@ -208,7 +202,7 @@ fn a_keychain_gone_or_locked_is_a_clear_transient_error_and_no_token_is_lost() {
             .is_some_and(|m| m.contains("kept in memory")),
         "{report}"
     );
-    let second = token(&s);
+    let second = token_of(&s, "kai");
     assert_ne!(second, first, "the rotated token is served from memory");
     assert_eq!(server.whoami(&second), (200, "kai".into()));
     desktop.start_keyring();
@@ -229,7 +223,7 @@ fn a_keychain_gone_or_locked_is_a_clear_transient_error_and_no_token_is_lost() {
         "{report}"
     );
     assert_ne!(s.account_status("kai")["status"], "error");
-    assert_eq!(token(&s), second);
+    assert_eq!(token_of(&s, "kai"), second);
     desktop.start_keyring();
     assert_eq!(refresh(&s, "kai")["outcome"], "ok");
     assert!(engine.is_running(), "{}", engine.output());
@@ -238,7 +232,7 @@ fn a_keychain_gone_or_locked_is_a_clear_transient_error_and_no_token_is_lost() {
     // Without the engine, straight from the keychain: the stored refresh token is the newest
     // one (the spent one would be refused as reused, and kill the grant).
     assert_eq!(refresh(&s, "kai")["outcome"], "ok");
-    assert_eq!(server.whoami(&token(&s)), (200, "kai".into()));
+    assert_eq!(server.whoami(&token_of(&s, "kai")), (200, "kai".into()));
     assert!(!engine.output().contains("panicked"), "{}", engine.output());
 }
 

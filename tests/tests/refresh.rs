@@ -295,7 +295,6 @@ fn unknown_accounts_and_signed_out_accounts_have_their_exit_codes() {
     assert_eq!(list["providers"][0]["token_url"], server.token_url());
 }
 
-/// A headless engine listening for logind on the session bus, its output in a log file.
 /// A headless engine that listens for logind on the session bus and whose wall clock the test
 /// can move (libfaketime, reading an offset file) while its monotonic clock stays real: what a
 /// suspend looks like to a process — monotonic timers stop, the wall clock does not.
@@ -333,13 +332,13 @@ fn headless_with_a_movable_wall_clock(
     (tokentray_tests::sandbox::Running { child, log }, clock)
 }
 
-/// Moves the engine's wall clock two hours on (its monotonic timers still far from due) and
-/// checks that nothing happens until `notice` tells the engine, and then the overdue refresh
-/// runs at once.
 /// The two wall-clock tests run one at a time under plain `cargo test` too (nextest has a group
 /// for them): one sets the machine's clock, which the other's engine would notice.
 static WALL_CLOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Moves the engine's wall clock two hours on (its monotonic timers still far from due) and
+/// checks that nothing happens until `notice` tells the engine, and then the overdue refresh
+/// runs at once.
 fn overdue_after(notice: impl FnOnce(&Desktop) -> bool, what: &str) {
     let _one_at_a_time = WALL_CLOCK.lock().unwrap_or_else(|p| p.into_inner());
     // Tokens for 10 minutes: the engine's timer is minutes away when the clock moves.
