@@ -179,6 +179,18 @@ fn job_commands_validate_and_list() {
         "http://x",
         "--every",
         "30s",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "plain http to another host");
+    let out = s.cli(&[
+        "job",
+        "add",
+        "j",
+        "--account",
+        "a",
+        "--url",
+        "https://x.example/",
+        "--every",
+        "30s",
         "--header",
         "X-A: 1",
     ]);

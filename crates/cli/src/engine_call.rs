@@ -30,7 +30,8 @@ where
             }
             if engine.has_unsaved_tokens() {
                 return Err(CliError::new(
-                    "the keychain refused the newest tokens and they are lost with this command;                      unlock or start the keychain, then sign in again (`tokentray login ACCOUNT`)",
+                    "the keychain refused the newest tokens and they are lost with this command; \
+                     unlock or start the keychain, then sign in again (`tokentray login ACCOUNT`)",
                 ));
             }
             Ok(result?)

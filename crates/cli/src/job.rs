@@ -82,6 +82,9 @@ pub fn run(paths: &Paths, cmd: JobCommand) -> Result<(), CliError> {
                     2,
                 ));
             }
+            if let Some(why) = tokentray_core::jobs::refuse_url(&url) {
+                return Err(CliError::with_code(why, 2));
+            }
             settings.jobs.push(JobSettings {
                 name: name.clone(),
                 account,

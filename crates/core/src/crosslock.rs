@@ -61,13 +61,6 @@ fn open_rw(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
-/// Async wrapper: waits on a blocking thread so the runtime keeps running.
-pub async fn acquire_async(paths: Paths, account: String) -> std::io::Result<RefreshLock> {
-    tokio::task::spawn_blocking(move || acquire(&paths, &account))
-        .await
-        .map_err(std::io::Error::other)?
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -301,13 +301,8 @@ async fn add_account(engine: &Engine, new: NewAccount) -> Result<Value, String> 
 /// Adds a warm-up job, or changes the one with the same name (edit). The page never sees a
 /// job's headers, body or URL query (they may hold keys), so an edit keeps them.
 fn save_job(engine: &Engine, mut job: JobSettings) -> Result<Value, String> {
-    // A job sends the account's bearer token: only over https (plain http to this machine).
-    let url = job.url.trim();
-    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-        .iter()
-        .any(|p| url.starts_with(p));
-    if !url.starts_with("https://") && !loopback {
-        return Err("a job's URL must start with https:// (it carries the account's token)".into());
+    if let Some(why) = crate::jobs::refuse_url(&job.url) {
+        return Err(why);
     }
     engine
         .edit_settings(|s| {

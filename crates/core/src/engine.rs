@@ -577,7 +577,7 @@ impl Engine {
                 headers: &[],
                 body: raw.as_bytes(),
             },
-            &ClassTable::builtin(),
+            ClassTable::shared(),
             std::time::SystemTime::now(),
         );
         let tokens = match answer {
@@ -614,10 +614,7 @@ impl Engine {
         let slot = self.slot(name)?;
         self.cancel_login(name);
         let _flight = slot.flight.lock().await;
-        let _lock = crosslock::acquire_async(self.inner.paths.clone(), name.to_owned())
-            .await
-            .map_err(|e| EngineError::Io(format!("cannot take the refresh lock of {name}: {e}")))?;
-        let tokens = self.reload_from_vault(name, &slot).await?;
+        let (_lock, tokens) = self.lock_and_reload(name, &slot).await?;
         let (provider_name, provider) = self.provider_of(name)?;
         if let (Some(url), Some(tokens)) = (&provider.revoke_url, &tokens) {
             let secret = if provider.client_secret {

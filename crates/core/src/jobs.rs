@@ -143,9 +143,43 @@ impl JobSlot {
 /// Shared handle.
 pub type JobHandle = Arc<JobSlot>;
 
+/// Why a job may not use `url`, or `None` if it may. A job sends the account's bearer token, so
+/// only over https, or plain http to this machine. The host is parsed, not prefix-matched:
+/// `http://localhost.example.net/` and `http://127.0.0.1@example.net/` are not this machine.
+pub fn refuse_url(url: &str) -> Option<String> {
+    let parsed = match url::Url::parse(url.trim()) {
+        Ok(u) => u,
+        Err(e) => return Some(format!("a job's URL must be a full URL ({e})")),
+    };
+    let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    match parsed.scheme() {
+        "https" => None,
+        "http" if loopback => None,
+        _ => Some("a job's URL must start with https:// (it carries the account's token)".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_goes_only_over_https_or_to_this_machine() {
+        assert_eq!(refuse_url("https://api.example.com/ping"), None);
+        assert_eq!(refuse_url("http://127.0.0.1:8080/x"), None);
+        assert_eq!(refuse_url("http://localhost/x"), None);
+        assert_eq!(refuse_url("http://[::1]:9/x"), None);
+        for bad in [
+            "http://example.com/",
+            "http://localhost.example.net/",
+            "http://127.0.0.1.nip.io/",
+            "http://127.0.0.1@example.net/",
+            "ftp://127.0.0.1/",
+            "not a url",
+        ] {
+            assert!(refuse_url(bad).is_some(), "{bad}");
+        }
+    }
 
     #[test]
     fn settings_become_specs() {
