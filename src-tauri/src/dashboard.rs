@@ -39,7 +39,7 @@ pub fn open(app: &tauri::AppHandle) {
         let mut cmd = std::process::Command::new(exe);
         cmd.arg(DASHBOARD_ARG).stdin(std::process::Stdio::null());
         // No engine (a broken settings file): the page shows why instead of nothing.
-        if let Some(problem) = app.try_state::<crate::tray::StartupError>() {
+        if let Some(problem) = app.try_state::<crate::startup::StartupError>() {
             cmd.env(ENGINE_ERROR_ENV, &problem.0);
         }
         cmd.spawn()

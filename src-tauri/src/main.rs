@@ -7,6 +7,7 @@
 mod args;
 mod commands;
 mod dashboard;
+mod startup;
 mod tray;
 
 use std::sync::Arc;
@@ -87,7 +88,9 @@ fn main() {
         } => api.prevent_exit(),
         RunEvent::Exit => {
             if let Some(engine) = handle.try_state::<Engine>() {
-                if let Err(e) = engine.flush() {
+                let engine = engine.inner().clone();
+                let stopped = tauri::async_runtime::block_on(engine.shutdown(SHUTDOWN_PATIENCE));
+                if let Err(e) = stopped {
                     tracing::warn!("{e}");
                 }
             }
@@ -95,6 +98,10 @@ fn main() {
         _ => {}
     });
 }
+
+/// How long quitting waits for a refresh in flight to store its tokens (past the HTTP client's
+/// own 30 s ceiling).
+const SHUTDOWN_PATIENCE: Duration = Duration::from_secs(35);
 
 /// The socket server (CLI, second launches, the dashboard process) and the event listener that
 /// keeps the tray current.
@@ -104,12 +111,32 @@ fn start_engine_tasks(app: &tauri::AppHandle, engine: Engine, mut guard: Primary
         served.start_scheduler();
         tokentray_core::sleepwatch::watch(served.clone());
         tokentray_core::notify::start(served.clone());
+        let stop = served.until_shutdown();
         match guard.take_listener() {
-            Ok(listener) => socket::serve(listener, served, "app", std::future::pending()).await,
+            Ok(listener) => socket::serve(listener, served, "app", stop).await,
             Err(e) => tracing::error!("the CLI cannot reach this app: {e}"),
         }
         drop(guard);
     });
+
+    #[cfg(unix)]
+    {
+        // SIGTERM (a logout, `kill`) stops the app the way Quit does: the engine shuts down
+        // cleanly on the way out.
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move {
+            use tokio::signal::unix::{signal, SignalKind};
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => {
+                    if term.recv().await.is_some() {
+                        tracing::info!("SIGTERM: quitting");
+                        app.exit(0);
+                    }
+                }
+                Err(e) => tracing::warn!("cannot watch SIGTERM ({e})"),
+            }
+        });
+    }
 
     let app = app.clone();
     tauri::async_runtime::spawn(async move {

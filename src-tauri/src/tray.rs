@@ -7,10 +7,12 @@ use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Wry};
 use tokentray_core::accounts::{AccountState, Health};
 use tokentray_core::autostart::Autostart;
+use tokentray_core::oauth::classify::FailureClass;
 use tokentray_core::status::Status;
 use tokentray_core::Engine;
 
 use crate::dashboard;
+use crate::startup::StartupError;
 
 const TRAY_ID: &str = "main";
 
@@ -76,7 +78,11 @@ fn model(status: Result<&Status, &str>, autostart: bool) -> Model {
                 .accounts
                 .iter()
                 .filter(|a| a.status == AccountState::Error)
-                .filter(|a| a.last_error.as_ref().is_none_or(|e| e.class != "config"))
+                .filter(|a| {
+                    a.last_error
+                        .as_ref()
+                        .is_none_or(|e| e.class != FailureClass::Config)
+                })
                 .map(|a| Entry::Relogin(a.name.clone()))
                 .collect();
             if !relogin.is_empty() {
@@ -208,9 +214,6 @@ fn current_model(app: &AppHandle) -> Model {
         }
     }
 }
-
-/// Why the engine did not start, kept for the tray's menu.
-pub struct StartupError(pub String);
 
 /// Creates the tray icon. `engine` is the engine or why it could not start.
 pub fn create(app: &AppHandle, engine: Result<&Engine, &str>) -> tauri::Result<()> {
@@ -384,8 +387,8 @@ mod tests {
             ("bob", AccountState::Error),
             ("carol", AccountState::Stale),
         ]);
-        st.accounts[1].last_error = Some(tokentray_core::status::LastError {
-            class: "config".into(),
+        st.accounts[1].last_error = Some(tokentray_core::accounts::LastError {
+            class: FailureClass::Config,
             code: "invalid_client".into(),
             http_status: Some(401),
             message: "fix it".into(),

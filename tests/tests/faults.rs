@@ -486,3 +486,50 @@ fn the_app_and_clis_that_cannot_see_it_race_for_one_account_and_never_reuse_a_to
     assert_eq!(server.whoami(&token_of(&s, "ada")), (200, "ada".into()));
     app.terminate();
 }
+
+/// SIGTERM while a refresh is in flight: the engine takes no new work, lets the refresh finish
+/// storing the rotated tokens, and exits cleanly — the provider has spent the old refresh token,
+/// so exiting before the keychain write would lose the account.
+#[test]
+fn sigterm_during_a_refresh_keeps_the_rotated_token_and_exits_cleanly() {
+    require_session();
+    let server = OidcServer::start();
+    let s = Sandbox::new();
+    s.sign_in(&server, "sid", "sid");
+    let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
+    s.wait_for_engine(Duration::from_secs(20));
+    let first = token_of(&s, "sid");
+    let refreshes = server.refresh_count();
+
+    // The answer stalls 4 s; the engine is told to stop while it waits for it.
+    server.fault(json!({"kind": "stall", "path": "/token", "ms": 4000, "count": 1}));
+    let pending = s
+        .command(bins::cli())
+        .args(["refresh", "sid", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start a refresh");
+    std::thread::sleep(Duration::from_millis(1500));
+    let exit = engine.terminate();
+    let _ = pending.wait_with_output();
+    assert!(exit.success(), "{exit:?}: {}", engine.output());
+    let log = engine.output();
+    assert!(
+        !log.contains("panicked") && log.contains("headless engine stopped"),
+        "{log}"
+    );
+    assert_eq!(
+        server.refresh_count(),
+        refreshes + 1,
+        "the provider rotated the grant once"
+    );
+
+    // Without the engine, from the keychain: the rotated tokens were stored. The spent refresh
+    // token would be refused as reused, which would kill the grant.
+    let second = token_of(&s, "sid");
+    assert_ne!(second, first, "the rotated access token is in the keychain");
+    assert_eq!(server.whoami(&second), (200, "sid".into()));
+    assert_eq!(refresh(&s, "sid")["outcome"], "ok");
+    assert_eq!(s.account_status("sid")["status"], "enabled");
+}

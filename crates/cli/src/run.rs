@@ -19,6 +19,10 @@ pub struct RunArgs {
     minimized: bool,
 }
 
+/// How long a stop waits for a refresh in flight: past the HTTP client's own 30 s ceiling, so a
+/// refresh that can still end does.
+const SHUTDOWN_PATIENCE: Duration = Duration::from_secs(35);
+
 /// How long a second launch waits for a first one that is still starting.
 const HAND_OVER_PATIENCE: Duration = Duration::from_secs(10);
 
@@ -83,7 +87,8 @@ fn headless(paths: &Paths) -> Result<(), CliError> {
         tokentray_core::notify::start(engine.clone());
         tracing::info!(socket = %paths.socket_file().display(), "headless engine running");
         socket::serve(listener, engine.clone(), "headless", shutdown_signal()).await;
-        if let Err(e) = engine.flush() {
+        tracing::info!("stopping: a refresh in flight finishes storing its tokens first");
+        if let Err(e) = engine.shutdown(SHUTDOWN_PATIENCE).await {
             tracing::warn!("{e}");
         }
         tracing::info!("headless engine stopped");

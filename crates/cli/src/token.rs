@@ -1,6 +1,6 @@
 //! `tokentray token NAME` and `tokentray refresh NAME`.
 
-use tokentray_core::engine::RefreshReport;
+use tokentray_core::engine::{RefreshOutcome, RefreshReport};
 use tokentray_core::socket::Request;
 use tokentray_core::Paths;
 
@@ -54,14 +54,14 @@ pub fn refresh(paths: &Paths, args: RefreshArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::new(format!("unreadable refresh report ({e})")))?;
     if args.json {
         println!("{}", serde_json::json!(report));
-    } else if report.outcome == "ok" {
+    } else if report.outcome == RefreshOutcome::Ok {
         println!("{}: refreshed", report.account);
     }
-    let exit = match report.outcome.as_str() {
-        "ok" => return Ok(()),
-        "permanent" => code::RELOGIN,
-        "transient" => code::TEMPORARY,
-        _ => code::CONFIG,
+    let exit = match report.outcome {
+        RefreshOutcome::Ok => return Ok(()),
+        RefreshOutcome::Permanent => code::RELOGIN,
+        RefreshOutcome::Transient => code::TEMPORARY,
+        RefreshOutcome::Config => code::CONFIG,
     };
     if args.json {
         std::process::exit(exit);

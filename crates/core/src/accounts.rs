@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::fsutil;
+use crate::oauth::classify::FailureClass;
 
 /// What an account is doing, as the user sees it. See `docs/design.md` for the transitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -138,7 +139,7 @@ pub struct AccountRecord {
     pub retry_at: Option<time::OffsetDateTime>,
     /// The last failure, until a success clears it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_error: Option<crate::status::LastError>,
+    pub last_error: Option<LastError>,
     /// Consecutive transient failures (drives the backoff).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub failures: u32,
@@ -152,6 +153,21 @@ pub struct AccountRecord {
     /// The person was notified of the current failure episode; a success starts a new one.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub notified: bool,
+}
+
+/// The last refresh failure of an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastError {
+    /// Its class: `permanent`, `transient` or `config` in the JSON.
+    pub class: FailureClass,
+    /// The provider's error code, such as `invalid_grant`.
+    pub code: String,
+    /// The HTTP status, when there was an answer.
+    pub http_status: Option<u16>,
+    /// One sentence that says what to do.
+    pub message: String,
+    /// When it happened (RFC 3339 UTC).
+    pub at: String,
 }
 
 fn is_zero(n: &u32) -> bool {

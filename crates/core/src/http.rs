@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use crate::oauth::classify::TransportFailure;
 
-/// A request.
-#[derive(Debug, Clone)]
+/// A request. Its `Debug` shows the method, the URL without its query and the header names only:
+/// a header may carry a bearer token, a query an API key, a body a refresh token.
+#[derive(Clone)]
 pub struct HttpRequest {
     /// GET, POST, …
     pub method: String,
@@ -18,6 +19,21 @@ pub struct HttpRequest {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field(
+                "url",
+                &self.url.split(['?', '#']).next().unwrap_or_default(),
+            )
+            .field("headers", &names)
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
 }
 
 /// A response, raw.
@@ -153,4 +169,24 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_never_debug_prints_its_headers_query_or_body() {
+        let req = HttpRequest {
+            method: "POST".into(),
+            url: "https://api.example/quota?key=k-123#frag".into(),
+            headers: vec![("authorization".into(), "Bearer at-secret".into())],
+            body: b"refresh_token=rt-secret".to_vec(),
+        };
+        let shown = format!("{req:?}");
+        for secret in ["at-secret", "rt-secret", "k-123", "frag"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("https://api.example/quota") && shown.contains("authorization"));
+    }
 }

@@ -22,12 +22,11 @@ pub mod oauth;
 pub mod paths;
 pub mod schedule;
 pub mod secret;
-#[cfg(target_os = "linux")]
-pub mod secret_service;
 pub mod settings;
 pub mod sleepwatch;
 pub mod socket;
 pub mod status;
+pub mod sync;
 pub mod vault;
 
 pub use engine::{Engine, EngineError};

@@ -15,6 +15,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::accounts::AccountState;
 use crate::engine::{Engine, Notice};
 use crate::events::Event;
+use crate::oauth::classify::FailureClass;
 
 /// The action id of the "Re-login" button; `default` is a click on the body.
 const RELOGIN: &str = "relogin";
@@ -31,11 +32,17 @@ type Shown = Arc<Mutex<HashMap<String, u32>>>;
 
 async fn run(engine: Engine, shown: Shown, rt: tokio::runtime::Handle) {
     let mut events = engine.subscribe();
+    let stop = engine.until_shutdown();
+    tokio::pin!(stop);
     // Failures from before this start (the CLI's own refresh, an engine that crashed before it
     // told anyone) are told now, once.
     check_all(&engine, &shown, &rt);
     loop {
-        match events.recv().await {
+        let event = tokio::select! {
+            event = events.recv() => event,
+            _ = &mut stop => return,
+        };
+        match event {
             Ok(Event::StateChanged { account, to, from }) => {
                 if to == AccountState::Error {
                     check(&engine, &shown, &rt, &account);
@@ -105,7 +112,7 @@ fn check(engine: &Engine, shown: &Shown, rt: &tokio::runtime::Handle, account: &
         return;
     };
     let wanted = engine.settings().notifications;
-    let enabled = if notice.class == "config" {
+    let enabled = if notice.class == FailureClass::Config {
         wanted.config
     } else {
         wanted.permanent
@@ -144,7 +151,7 @@ fn check(engine: &Engine, shown: &Shown, rt: &tokio::runtime::Handle, account: &
 }
 
 fn describe(engine: &Engine, notice: &Notice) -> (String, String, Kind) {
-    if notice.class == "config" {
+    if notice.class == FailureClass::Config {
         let file = engine.paths().settings_file();
         (
             format!("Tokentray: {} needs a settings fix", notice.account),

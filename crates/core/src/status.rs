@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::{AccountState, Health};
+use crate::accounts::{AccountState, Health, LastError};
 
 /// Every account's state, in settings order. The shape of `tokentray status --json`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,21 +40,6 @@ pub struct AccountStatus {
     pub last_error: Option<LastError>,
     /// The account's warm-up jobs.
     pub jobs: Vec<JobStatus>,
-}
-
-/// The last refresh failure of an account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LastError {
-    /// `permanent`, `transient` or `config`.
-    pub class: String,
-    /// The provider's error code, such as `invalid_grant`.
-    pub code: String,
-    /// The HTTP status, when there was an answer.
-    pub http_status: Option<u16>,
-    /// One sentence that says what to do.
-    pub message: String,
-    /// When it happened (RFC 3339 UTC).
-    pub at: String,
 }
 
 /// One warm-up job in the status snapshot.

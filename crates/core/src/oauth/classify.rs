@@ -8,6 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use crate::secret::Secret;
+
 /// The classes of failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -28,6 +30,12 @@ impl FailureClass {
             FailureClass::Transient => "transient",
             FailureClass::Config => "config",
         }
+    }
+}
+
+impl fmt::Display for FailureClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -55,7 +63,7 @@ pub enum TransportFailure {
 }
 
 /// The verdict on one answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Verdict {
     /// New tokens.
     Ok(TokenAnswer),
@@ -63,37 +71,21 @@ pub enum Verdict {
     Failure(Failure),
 }
 
-/// A successful token response. Plain strings: callers wrap them in `Secret` at once.
-#[derive(Clone, PartialEq, Eq)]
+/// A successful token response. The tokens are [`Secret`]s from the moment they are parsed.
+#[derive(Debug, Clone)]
 pub struct TokenAnswer {
     /// The new access token.
-    pub access_token: String,
+    pub access_token: Secret,
     /// A new (rotated) refresh token, if the provider sent one.
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<Secret>,
     /// A new ID token, if any.
-    pub id_token: Option<String>,
+    pub id_token: Option<Secret>,
     /// The access token's lifetime in seconds.
     pub expires_in: Option<u64>,
     /// The granted scopes (space-separated), if sent.
     pub scope: Option<String>,
     /// The token type (normally `Bearer`).
     pub token_type: Option<String>,
-}
-
-impl fmt::Debug for TokenAnswer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenAnswer")
-            .field("access_token", &"[redacted]")
-            .field(
-                "refresh_token",
-                &self.refresh_token.as_ref().map(|_| "[redacted]"),
-            )
-            .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
-            .field("expires_in", &self.expires_in)
-            .field("scope", &self.scope)
-            .field("token_type", &self.token_type)
-            .finish()
-    }
 }
 
 /// A classified failure.
@@ -519,9 +511,9 @@ fn from_json(map: &serde_json::Map<String, serde_json::Value>) -> Parsed {
     if p.code.is_none() {
         if let Some(at) = str_field(map, "access_token") {
             p.tokens = Some(TokenAnswer {
-                access_token: at.to_owned(),
-                refresh_token: str_field(map, "refresh_token").map(str::to_owned),
-                id_token: str_field(map, "id_token").map(str::to_owned),
+                access_token: Secret::new(at),
+                refresh_token: str_field(map, "refresh_token").map(Secret::new),
+                id_token: str_field(map, "id_token").map(Secret::new),
                 expires_in: map.get("expires_in").and_then(|v| {
                     v.as_u64()
                         .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
@@ -542,11 +534,9 @@ fn aadsts_prefix(description: &str) -> Option<String> {
 
 /// `error=bad_refresh_token&error_description=…` (GitHub without `Accept: application/json`).
 fn from_form(text: &str) -> Parsed {
-    let mut fields = BTreeMap::new();
-    for pair in text.split('&') {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        fields.insert(percent_decode(k), percent_decode(v));
-    }
+    let fields: BTreeMap<String, String> = url::form_urlencoded::parse(text.as_bytes())
+        .into_owned()
+        .collect();
     let mut p = Parsed::default();
     if let Some(code) = fields.get("error").filter(|c| !c.is_empty()) {
         p.readable = true;
@@ -555,40 +545,15 @@ fn from_form(text: &str) -> Parsed {
     } else if let Some(at) = fields.get("access_token").filter(|t| !t.is_empty()) {
         p.readable = true;
         p.tokens = Some(TokenAnswer {
-            access_token: at.clone(),
-            refresh_token: fields.get("refresh_token").cloned(),
-            id_token: fields.get("id_token").cloned(),
+            access_token: Secret::new(at.clone()),
+            refresh_token: fields.get("refresh_token").cloned().map(Secret::new),
+            id_token: fields.get("id_token").cloned().map(Secret::new),
             expires_in: fields.get("expires_in").and_then(|s| s.parse().ok()),
             scope: fields.get("scope").cloned(),
             token_type: fields.get("token_type").cloned(),
         });
     }
     p
-}
-
-fn percent_decode(s: &str) -> String {
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'+' {
-            out.push(b' ');
-        } else if b == b'%' && i + 2 < bytes.len() {
-            match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 2;
-                }
-                _ => out.push(b),
-            }
-        } else {
-            out.push(b);
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Keeps a provider's description printable and short.
@@ -831,8 +796,8 @@ mod tests {
         let Verdict::Ok(t) = run(c, &table) else {
             panic!("not ok");
         };
-        assert_eq!(t.access_token, "at-x");
-        assert_eq!(t.refresh_token.as_deref(), Some("rt-x"));
+        assert_eq!(t.access_token.expose(), "at-x");
+        assert_eq!(t.refresh_token.as_ref().map(Secret::expose), Some("rt-x"));
         assert_eq!(t.expires_in, Some(3600));
         let dbg = format!("{t:?}");
         assert!(!dbg.contains("at-x") && !dbg.contains("rt-x"), "{dbg}");
@@ -844,7 +809,10 @@ mod tests {
         let Verdict::Ok(t) = run(gh, &table) else {
             panic!("not ok");
         };
-        assert_eq!(t.refresh_token.as_deref(), Some("ghr_def"));
+        assert_eq!(
+            t.refresh_token.as_ref().map(Secret::expose),
+            Some("ghr_def")
+        );
         assert_eq!(t.expires_in, Some(28800));
     }
 

@@ -2,5 +2,5 @@
 
 pub mod classify;
 pub mod discovery;
-pub mod login;
+pub mod flows;
 pub mod refresh;

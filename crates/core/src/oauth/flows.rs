@@ -212,9 +212,11 @@ fn scopes(provider: &ProviderSettings) -> impl Iterator<Item = Scope> + '_ {
 
 fn answer_from(tokens: LoginTokens) -> TokenAnswer {
     TokenAnswer {
-        access_token: tokens.access_token().secret().clone(),
-        refresh_token: tokens.refresh_token().map(|t| t.secret().clone()),
-        id_token: tokens.extra_fields().id_token.clone(),
+        access_token: Secret::new(tokens.access_token().secret().clone()),
+        refresh_token: tokens
+            .refresh_token()
+            .map(|t| Secret::new(t.secret().clone())),
+        id_token: tokens.extra_fields().id_token.clone().map(Secret::new),
         expires_in: tokens.expires_in().map(|d| d.as_secs()),
         scope: tokens
             .scopes()

@@ -16,8 +16,8 @@ use std::sync::Mutex;
 
 use dbus_secret_service::{EncryptionType, Error as SsError, Item, SecretService};
 
+use super::store::{SecretStore, VaultError};
 use crate::secret::Secret;
-use crate::vault::{SecretStore, VaultError};
 
 /// The Secret Service as a [`SecretStore`], entries under one service name.
 pub struct SecretServiceStore {

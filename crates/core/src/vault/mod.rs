@@ -9,6 +9,16 @@ use time::OffsetDateTime;
 
 use crate::secret::Secret;
 
+#[cfg(not(target_os = "linux"))]
+mod keyring_store;
+#[cfg(target_os = "linux")]
+pub mod secret_service;
+mod store;
+
+#[cfg(not(target_os = "linux"))]
+pub use keyring_store::KeyringStore;
+pub use store::{MemoryStore, SecretStore, VaultError};
+
 /// An account's tokens.
 #[derive(Debug, Clone)]
 pub struct TokenSet {
@@ -55,122 +65,12 @@ struct Stored {
     scopes: Vec<String>,
 }
 
-/// Why the keychain could not be used. Never a reason to fall back to a plain file.
-#[derive(Debug, thiserror::Error)]
-pub enum VaultError {
-    /// No keychain answers, or it refused access.
-    #[error("the keychain is unavailable ({0}); start it (on Linux a Secret Service such as gnome-keyring) and Tokentray carries on by itself")]
-    Unavailable(String),
-    /// The keychain is locked. Tokentray never shows an unlock prompt from background work.
-    #[error("the keychain is locked; unlock it (sign in to the desktop again, or unlock the \"login\" keyring in Passwords and Keys) and Tokentray carries on by itself")]
-    Locked,
-    /// An entry exists but is not in Tokentray's format.
-    #[error("the keychain entry for {0} is damaged; sign in again to replace it")]
-    Corrupt(String),
-}
-
-/// The keychain behind a small interface: the OS keychain in the app, an in-memory one where no
-/// keychain can run (unit tests of other modules; macOS and Windows paths in CI).
-pub trait SecretStore: Send + Sync {
-    /// The value under `key`, or `None` if there is none.
-    fn get(&self, key: &str) -> Result<Option<Secret>, VaultError>;
-    /// Stores `value` under `key`, replacing any old one.
-    fn set(&self, key: &str, value: &Secret) -> Result<(), VaultError>;
-    /// Deletes `key`; deleting a missing key is fine.
-    fn delete(&self, key: &str) -> Result<(), VaultError>;
-}
-
 /// This platform's keychain store: the Secret Service on Linux, else the `keyring` crate.
 #[cfg(target_os = "linux")]
-pub type OsStore = crate::secret_service::SecretServiceStore;
+pub type OsStore = secret_service::SecretServiceStore;
 /// This platform's keychain store: the Secret Service on Linux, else the `keyring` crate.
 #[cfg(not(target_os = "linux"))]
-pub type OsStore = KeyringStore;
-
-/// The OS keychain through the `keyring` crate (Keychain on macOS, Credential Manager on
-/// Windows). Calls block: run them off the async threads.
-#[cfg(not(target_os = "linux"))]
-pub struct KeyringStore {
-    service: String,
-}
-
-#[cfg(not(target_os = "linux"))]
-impl KeyringStore {
-    /// Entries under the keychain service name `service` (normally `tokentray`).
-    pub fn new(service: impl Into<String>) -> KeyringStore {
-        KeyringStore {
-            service: service.into(),
-        }
-    }
-
-    fn entry(&self, key: &str) -> Result<keyring::Entry, VaultError> {
-        keyring::Entry::new(&self.service, key).map_err(|e| map_keyring_error(key, e))
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn map_keyring_error(key: &str, e: keyring::Error) -> VaultError {
-    use keyring::Error as K;
-    match e {
-        K::BadEncoding(_) => VaultError::Corrupt(key.to_owned()),
-        // PlatformFailure / NoStorageAccess: no Secret Service, a locked collection, a refused
-        // prompt. Everything else is equally "the keychain cannot be used right now".
-        other => VaultError::Unavailable(other.to_string()),
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-impl SecretStore for KeyringStore {
-    fn get(&self, key: &str) -> Result<Option<Secret>, VaultError> {
-        match self.entry(key)?.get_password() {
-            Ok(v) => Ok(Some(Secret::new(v))),
-            Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(map_keyring_error(key, e)),
-        }
-    }
-
-    fn set(&self, key: &str, value: &Secret) -> Result<(), VaultError> {
-        self.entry(key)?
-            .set_password(value.expose())
-            .map_err(|e| map_keyring_error(key, e))
-    }
-
-    fn delete(&self, key: &str) -> Result<(), VaultError> {
-        match self.entry(key)?.delete_credential() {
-            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(map_keyring_error(key, e)),
-        }
-    }
-}
-
-/// An in-memory store, for tests of modules above the vault and for platforms CI cannot run.
-#[derive(Default)]
-pub struct MemoryStore {
-    entries: std::sync::Mutex<std::collections::HashMap<String, Secret>>,
-}
-
-impl SecretStore for MemoryStore {
-    fn get(&self, key: &str) -> Result<Option<Secret>, VaultError> {
-        Ok(self.lock().get(key).cloned())
-    }
-
-    fn set(&self, key: &str, value: &Secret) -> Result<(), VaultError> {
-        self.lock().insert(key.to_owned(), value.clone());
-        Ok(())
-    }
-
-    fn delete(&self, key: &str) -> Result<(), VaultError> {
-        self.lock().remove(key);
-        Ok(())
-    }
-}
-
-impl MemoryStore {
-    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Secret>> {
-        // Each operation is a single map call, so a poisoned map is still consistent.
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
+pub type OsStore = keyring_store::KeyringStore;
 
 /// The engine's view of the keychain: tokens by account, client secrets by provider.
 #[derive(Clone)]

@@ -1,98 +1,24 @@
 //! Sign-in as the engine runs it: one flow per account at a time, started by a person (a
 //! command, a click), finished in the background, checked against the account's identity.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use super::{blocking, lock, token_set_from, Engine, EngineError};
+use super::error::EngineError;
+use super::handle::Engine;
+use super::keychain::blocking;
+use super::logins::{LoginMethod, LoginOutcome, LoginPrompt, Pending};
+use super::tokens::token_set_from;
 use crate::events::{DeviceCode, Event};
-use crate::oauth::login::{self, BrowserLogin, DeviceLogin, LoginError, LOGIN_TIMEOUT};
+use crate::oauth::flows::{self, BrowserLogin, DeviceLogin, LoginError, LOGIN_TIMEOUT};
 use crate::oauth::refresh;
 use crate::secret::Secret;
 use crate::settings::ProviderSettings;
+use crate::sync::lock;
 
-/// Which flow to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum LoginMethod {
-    /// The browser when the provider has an authorization endpoint, else the device flow.
-    #[default]
-    Auto,
-    /// Authorization code + PKCE in the browser.
-    Browser,
-    /// The device authorization grant: a code typed at the provider's page.
-    Device,
-}
-
-/// What to show the person to go on with a sign-in.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LoginPrompt {
-    /// The account.
-    pub account: String,
-    /// `browser` or `device`.
-    pub method: LoginMethod,
-    /// The page to open: the authorization URL, or the device page (with the code in it when
-    /// the provider allows). It carries the flow's `state`: shown to the person, never logged.
-    pub url: String,
-    /// For the device flow: the code to type.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_code: Option<String>,
-    /// For the device flow: where to type it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verification_uri: Option<String>,
-    /// How long the person has, in seconds.
-    pub expires_in_s: u64,
-}
-
-impl std::fmt::Debug for LoginPrompt {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginPrompt")
-            .field("account", &self.account)
-            .field("method", &self.method)
-            .field("url", &"[not logged]")
-            .finish()
-    }
-}
-
-/// A finished sign-in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LoginOutcome {
-    /// The account.
-    pub account: String,
-    /// Who it is signed in as, when the provider says.
-    pub subject: Option<String>,
-}
-
-type Finished = Option<Result<LoginOutcome, Arc<EngineError>>>;
-
-struct Pending {
-    prompt: LoginPrompt,
-    done: watch::Receiver<Finished>,
-    /// Stops the flow (its listener, its polling) when a new one replaces it or the account is
-    /// signed out: one flow per account, and none that outlives a logout.
-    abort: tokio::task::AbortHandle,
-}
-
-impl Drop for Pending {
-    fn drop(&mut self) {
-        self.abort.abort();
-    }
-}
-
-/// The sign-ins in progress, and the last one of each account once it ended (so that a waiter
-/// who asks a moment too late still gets its outcome). A new flow replaces an ended one.
-#[derive(Default)]
-pub(super) struct Logins {
-    pending: Mutex<HashMap<String, Pending>>,
-    /// One per account, held while its flow is being set up, so two clicks cannot start two
-    /// flows (and one slow provider does not hold up another account's sign-in).
-    starting: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-}
-
+/// The flow being run.
 enum Flow {
     Browser(BrowserLogin),
     Device(DeviceLogin),
@@ -295,12 +221,12 @@ impl Engine {
         let subject = match tokens
             .id_token
             .as_ref()
-            .and_then(|t| login::id_token_subject(t.expose()))
+            .and_then(|t| flows::id_token_subject(t.expose()))
         {
             Some(s) => Some(s),
             None => match &provider.userinfo_url {
                 Some(url) => {
-                    login::userinfo_subject(http.as_ref(), url, &tokens.access_token).await
+                    flows::userinfo_subject(http.as_ref(), url, &tokens.access_token).await
                 }
                 None => None,
             },
