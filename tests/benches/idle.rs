@@ -231,37 +231,15 @@ fn measure(child: &mut Child) -> Idle {
     }
 }
 
-/// The process and every descendant (WebKit's helper processes belong to the app's cost).
-fn tree(pid: u32) -> Vec<u32> {
-    let mut all = vec![pid];
-    let mut i = 0;
-    while i < all.len() {
-        let parent = all[i];
-        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else {
-                continue;
-            };
-            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
-            let ppid = stat
-                .rsplit(')')
-                .next()
-                .and_then(|rest| rest.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u32>().ok());
-            if ppid == Some(parent) && !all.contains(&p) {
-                all.push(p);
-            }
-        }
-        i += 1;
-    }
-    all
-}
-
 fn tree_pss_kib(pid: u32) -> u64 {
-    tree(pid).into_iter().filter_map(procstat::pss_kib).sum()
+    procstat::process_tree(pid)
+        .into_iter()
+        .filter_map(procstat::pss_kib)
+        .sum()
 }
 
 fn tree_wakeups(pid: u32, window: Duration) -> f64 {
-    let pids = tree(pid);
+    let pids = procstat::process_tree(pid);
     let before: Vec<_> = pids
         .iter()
         .map(|p| procstat::context_switches(*p))
@@ -279,18 +257,10 @@ fn tree_wakeups(pid: u32, window: Duration) -> f64 {
         / window.as_secs_f64()
 }
 
-/// The dashboard windows of the app's process tree (the dashboard is a child process).
-fn windows_of(pid: u32) -> Vec<String> {
-    tree(pid)
-        .into_iter()
-        .flat_map(|p| tokentray_tests::desktop::visible_windows(p, "Tokentray"))
-        .collect()
-}
-
 fn wait_for_window(pid: u32) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Some(w) = windows_of(pid).first() {
+        if let Some(w) = tokentray_tests::desktop::dashboard_windows(pid).first() {
             return w.clone();
         }
         assert!(Instant::now() < deadline, "the dashboard did not open");
@@ -300,7 +270,7 @@ fn wait_for_window(pid: u32) -> String {
 
 fn close_window(pid: u32, window: &str) {
     for _ in 0..10 {
-        if windows_of(pid).is_empty() {
+        if tokentray_tests::desktop::dashboard_windows(pid).is_empty() {
             return;
         }
         let _ = Command::new("xdotool")

@@ -310,3 +310,12 @@ pub fn visible_windows(pid: u32, title: &str) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// The visible dashboard windows ("Tokentray") of process `pid` and its descendants (the
+/// dashboard is a process of its own, started by the tray app).
+pub fn dashboard_windows(pid: u32) -> Vec<String> {
+    crate::procstat::process_tree(pid)
+        .into_iter()
+        .flat_map(|p| visible_windows(p, "Tokentray"))
+        .collect()
+}

@@ -6,6 +6,7 @@
 
 pub mod bins;
 pub mod desktop;
+pub mod modgraph;
 pub mod mount;
 pub mod oidc;
 pub mod procstat;

@@ -49,3 +49,38 @@ pub fn pss_kib(pid: u32) -> Option<u64> {
         .parse()
         .ok()
 }
+
+/// The direct children of process `pid` (zombies included, until they are reaped).
+pub fn children(pid: u32) -> Vec<u32> {
+    let parent_of = |p: u32| {
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+        // The command name may hold spaces and parentheses: the fields start after the last ')'.
+        stat.rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u32>().ok())
+    };
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter(|p| parent_of(*p) == Some(pid))
+        .collect()
+}
+
+/// The process and every descendant (WebKit's helper processes belong to the app's cost; the
+/// dashboard is a child of the tray app).
+pub fn process_tree(pid: u32) -> Vec<u32> {
+    let mut all = vec![pid];
+    let mut i = 0;
+    while i < all.len() {
+        for child in children(all[i]) {
+            if !all.contains(&child) {
+                all.push(child);
+            }
+        }
+        i += 1;
+    }
+    all
+}

@@ -290,6 +290,14 @@ impl Sandbox {
             .unwrap_or_else(|| panic!("{account} not in {v}"))
     }
 
+    /// The account's current access token from `tokentray token` (which must succeed): the one
+    /// way tests get a token.
+    pub fn token(&self, account: &str) -> String {
+        let out = self.cli(&["token", account]);
+        assert!(out.status.success(), "token: {}", crate::output_text(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
     /// Runs the CLI with `args` to completion.
     pub fn cli(&self, args: &[&str]) -> Output {
         self.command(crate::bins::cli())

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use tokentray_tests::desktop::dashboard_windows;
 use tokentray_tests::{bins, procstat, require_session, sandbox::Sandbox, wait_until};
 
 /// How long the app must stay up.
@@ -60,25 +61,6 @@ fn tray_app_stays_up_idles_quietly_and_a_second_launch_hands_over() {
     );
 }
 
-/// The dashboard windows of the app: its own (there should be none) and its children's (the
-/// dashboard is a process of its own).
-fn dashboard_windows(pid: u32) -> Vec<String> {
-    std::iter::once(pid)
-        .chain(children_of(pid))
-        .flat_map(|p| tokentray_tests::desktop::visible_windows(p, "Tokentray"))
-        .collect()
-}
-
-/// The process's children (zombies included: `pgrep` lists them until they are reaped).
-fn children_of(pid: u32) -> Vec<u32> {
-    let out = std::process::Command::new("pgrep")
-        .args(["-P", &pid.to_string()])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    out.lines().filter_map(|l| l.trim().parse().ok()).collect()
-}
-
 #[test]
 fn the_dashboard_works_against_a_headless_engine_and_ends_with_it() {
     require_session();
@@ -125,7 +107,11 @@ fn dashboard_opens_on_a_second_launch_and_is_destroyed_when_closed() {
     assert!(s.cli(&["run"]).status.success());
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(dashboard_windows(pid).len(), 1);
-    assert_eq!(children_of(pid).len(), 1, "a second dashboard process");
+    assert_eq!(
+        procstat::children(pid).len(),
+        1,
+        "a second dashboard process"
+    );
 
     // Close it like a person would (Ctrl+W); the window goes away, the tray app stays. The page
     // may still be loading its script when the first key arrives, so try a few times.
@@ -154,7 +140,7 @@ fn dashboard_opens_on_a_second_launch_and_is_destroyed_when_closed() {
     wait_until(
         "the dashboard process to end",
         Duration::from_secs(10),
-        || children_of(pid).is_empty(),
+        || procstat::children(pid).is_empty(),
     );
     std::thread::sleep(Duration::from_secs(2));
     assert!(

@@ -81,8 +81,7 @@ fn the_wizard_signs_in_and_a_dead_grant_is_fixed_with_one_click() {
         &card_status_is("work", "enabled"),
         WAIT,
     );
-    let token = s.cli(&["token", "work"]);
-    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+    let token = s.token("work");
     assert_eq!(server.whoami(&token), (200, "alice".into()));
 
     // History: the timeline shows the refreshes and state changes.
@@ -176,9 +175,7 @@ fn the_wizard_signs_in_and_a_dead_grant_is_fixed_with_one_click() {
         assert!(!text.contains(&t), "an IPC answer held a token: {text}");
     }
     // "Copy token" put the current token on the clipboard, from the Rust side.
-    let current = String::from_utf8_lossy(&s.cli(&["token", "work"]).stdout)
-        .trim()
-        .to_owned();
+    let current = s.token("work");
     let pasted = std::process::Command::new("xclip")
         .args(["-o", "-selection", "clipboard"])
         .output()

@@ -86,11 +86,7 @@ fn hostile_token_endpoint_answers_are_never_a_dead_account() {
     assert!(s.cli(&["resume", "hana"]).status.success());
     let report = refresh(&s, "hana");
     assert_eq!(report["outcome"], "ok", "{report}");
-    let out = s.cli(&["token", "hana"]);
-    assert_eq!(
-        server.whoami(String::from_utf8_lossy(&out.stdout).trim()),
-        (200, "hana".into())
-    );
+    assert_eq!(server.whoami(&s.token("hana")), (200, "hana".into()));
     engine.terminate();
     s.assert_no_secrets(&server, &[&engine.output()]);
 }
@@ -159,7 +155,7 @@ fn a_keychain_gone_or_locked_is_a_clear_transient_error_and_no_token_is_lost() {
     s.sign_in(&server, "kai", "kai");
     let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
     s.wait_for_engine(Duration::from_secs(20));
-    let first = token_of(&s, "kai");
+    let first = s.token("kai");
 
     // Gone while idle: the refresh says why and what to do; the token in memory still serves.
     desktop.stop_keyring();
@@ -174,7 +170,7 @@ fn a_keychain_gone_or_locked_is_a_clear_transient_error_and_no_token_is_lost() {
     let status = s.account_status("kai");
     assert_eq!(status["status"], "enabled", "{status}");
     assert_eq!(status["last_error"]["code"], "keychain_unavailable");
-    assert_eq!(token_of(&s, "kai"), first);
+    assert_eq!(s.token("kai"), first);
     assert_eq!(server.whoami(&first), (200, "kai".into()));
 
     // Gone in the middle of a rotation: the provider has spent the old refresh token when the
@@ -202,7 +198,7 @@ fn a_keychain_gone_or_locked_is_a_clear_transient_error_and_no_token_is_lost() {
             .is_some_and(|m| m.contains("kept in memory")),
         "{report}"
     );
-    let second = token_of(&s, "kai");
+    let second = s.token("kai");
     assert_ne!(second, first, "the rotated token is served from memory");
     assert_eq!(server.whoami(&second), (200, "kai".into()));
     desktop.start_keyring();
@@ -223,7 +219,7 @@ fn a_keychain_gone_or_locked_is_a_clear_transient_error_and_no_token_is_lost() {
         "{report}"
     );
     assert_ne!(s.account_status("kai")["status"], "error");
-    assert_eq!(token_of(&s, "kai"), second);
+    assert_eq!(s.token("kai"), second);
     desktop.start_keyring();
     assert_eq!(refresh(&s, "kai")["outcome"], "ok");
     assert!(engine.is_running(), "{}", engine.output());
@@ -232,7 +228,7 @@ fn a_keychain_gone_or_locked_is_a_clear_transient_error_and_no_token_is_lost() {
     // Without the engine, straight from the keychain: the stored refresh token is the newest
     // one (the spent one would be refused as reused, and kill the grant).
     assert_eq!(refresh(&s, "kai")["outcome"], "ok");
-    assert_eq!(server.whoami(&token_of(&s, "kai")), (200, "kai".into()));
+    assert_eq!(server.whoami(&s.token("kai")), (200, "kai".into()));
     assert!(!engine.output().contains("panicked"), "{}", engine.output());
 }
 
@@ -271,7 +267,7 @@ fn a_full_or_read_only_state_disk_is_reported_and_loses_nothing() {
         report["outcome"], "ok",
         "tokens live in the keychain: {report}"
     );
-    let fresh = token_of(&s, "kai");
+    let fresh = s.token("kai");
     assert_eq!(server.whoami(&fresh), (200, "kai".into()));
     wait_until(
         "the full disk to be reported",
@@ -333,15 +329,9 @@ fn a_full_or_read_only_state_disk_is_reported_and_loses_nothing() {
     );
     engine.terminate();
     assert_eq!(s.account_status("kai")["last_refresh"], refreshed);
-    assert_eq!(server.whoami(&token_of(&s, "kai")), (200, "kai".into()));
+    assert_eq!(server.whoami(&s.token("kai")), (200, "kai".into()));
     // Now, while the small disk still holds the state and the logs.
     s.assert_no_secrets(&server, &[]);
-}
-
-fn token_of(s: &Sandbox, account: &str) -> String {
-    let out = s.cli(&["token", account]);
-    assert!(out.status.success(), "token: {}", text(&out));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 #[test]
@@ -421,7 +411,7 @@ fn a_certificate_nobody_trusts_is_transient_with_advice_and_harms_nothing() {
     // The real endpoint again: the grant was never touched.
     std::fs::write(&settings_file, settings).expect("restore settings");
     assert_eq!(refresh(&s, "kai")["outcome"], "ok");
-    assert_eq!(server.whoami(&token_of(&s, "kai")), (200, "kai".into()));
+    assert_eq!(server.whoami(&s.token("kai")), (200, "kai".into()));
 }
 
 #[test]
@@ -483,7 +473,7 @@ fn the_app_and_clis_that_cannot_see_it_race_for_one_account_and_never_reuse_a_to
     assert_eq!(status["status"], "enabled", "{status}");
     assert!(status["last_error"].is_null(), "{status}");
     assert_eq!(refresh(&s, "ada")["outcome"], "ok");
-    assert_eq!(server.whoami(&token_of(&s, "ada")), (200, "ada".into()));
+    assert_eq!(server.whoami(&s.token("ada")), (200, "ada".into()));
     app.terminate();
 }
 
@@ -498,7 +488,7 @@ fn sigterm_during_a_refresh_keeps_the_rotated_token_and_exits_cleanly() {
     s.sign_in(&server, "sid", "sid");
     let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
     s.wait_for_engine(Duration::from_secs(20));
-    let first = token_of(&s, "sid");
+    let first = s.token("sid");
     let refreshes = server.refresh_count();
 
     // The answer stalls 4 s; the engine is told to stop while it waits for it.
@@ -527,7 +517,7 @@ fn sigterm_during_a_refresh_keeps_the_rotated_token_and_exits_cleanly() {
 
     // Without the engine, from the keychain: the rotated tokens were stored. The spent refresh
     // token would be refused as reused, which would kill the grant.
-    let second = token_of(&s, "sid");
+    let second = s.token("sid");
     assert_ne!(second, first, "the rotated access token is in the keychain");
     assert_eq!(server.whoami(&second), (200, "sid".into()));
     assert_eq!(refresh(&s, "sid")["outcome"], "ok");

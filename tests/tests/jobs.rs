@@ -48,9 +48,7 @@ fn a_rejected_token_means_stale_one_refresh_one_retry() {
     assert_eq!(job["state"], "running");
 
     // The provider stops accepting the current access token (the refresh token still works).
-    let token = String::from_utf8_lossy(&s.cli(&["token", "hana"]).stdout)
-        .trim()
-        .to_owned();
+    let token = s.token("hana");
     assert!(server.revoke_access_tokens("hana") > 0);
     assert_eq!(server.whoami(&token).0, 401);
     let refreshes = server.refresh_count();

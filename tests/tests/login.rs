@@ -13,9 +13,7 @@ use tokentray_tests::{bins, output_text as text, require_session, sandbox::Sandb
 
 /// The `sub` the server sees for the account's current token.
 fn whoami(s: &Sandbox, server: &OidcServer, account: &str) -> (u16, String) {
-    let out = s.cli(&["token", account]);
-    assert!(out.status.success(), "token: {}", text(&out));
-    server.whoami(String::from_utf8_lossy(&out.stdout).trim())
+    server.whoami(&s.token(account))
 }
 
 /// Starts `tokentray login ARGS` with stdout piped, and reads stdout until a line satisfies

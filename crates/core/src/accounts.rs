@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::fsutil;
 use crate::oauth::classify::FailureClass;
 
-/// What an account is doing, as the user sees it. See `docs/design.md` for the transitions.
+/// What an account is doing, as the user sees it. See `docs/architecture.md` for the transitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountState {

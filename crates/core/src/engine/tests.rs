@@ -324,3 +324,23 @@ async fn a_signed_out_account_has_no_token_and_sign_in_enables_it() {
     assert_eq!(s.accounts[0].status, AccountState::Enabled);
     assert!(s.accounts[0].next_refresh.is_some());
 }
+
+#[tokio::test]
+async fn after_shutdown_no_refresh_spends_a_token_and_tasks_end() {
+    let (_dir, e) = engine_answering(&["a"], 200, ROTATED).await;
+    e.start_scheduler();
+    e.shutdown(std::time::Duration::from_secs(5)).await.unwrap();
+    let err = e.refresh("a").await.unwrap_err();
+    assert!(matches!(err, EngineError::ShuttingDown), "{err}");
+    // The token still serves while it is valid: shutting down refuses new refreshes only.
+    assert_eq!(e.token("a").await.unwrap().expose(), "at");
+    // The scheduler's and the state writer's tasks hold clones of the engine: once they end,
+    // this is the last one.
+    tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while Arc::strong_count(&e.inner) > 1 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("every engine task ended");
+}
