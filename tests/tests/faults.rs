@@ -11,6 +11,16 @@ use tokentray_tests::mount::Mount;
 use tokentray_tests::oidc::OidcServer;
 use tokentray_tests::{bins, output_text as text, require_session, sandbox::Sandbox, wait_until};
 
+/// Starts `tokentray refresh ACCOUNT --json` without waiting for its answer.
+fn start_refresh(s: &Sandbox, account: &str) -> std::process::Child {
+    s.command(bins::cli())
+        .args(["refresh", account, "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start a refresh")
+}
+
 fn refresh(s: &Sandbox, account: &str) -> Value {
     let out = s.cli(&["refresh", account, "--json"]);
     serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)))
@@ -179,13 +189,7 @@ fn a_keychain_gone_or_locked_is_a_clear_transient_error_and_no_token_is_lost() {
     // The answer stalls 8 s: the keychain goes away while the request is in flight, however
     // slowly a loaded machine gets the request there.
     server.fault(json!({"kind": "stall", "path": "/token", "ms": 8000, "count": 1}));
-    let pending = s
-        .command(bins::cli())
-        .args(["refresh", "kai", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start a refresh");
+    let pending = start_refresh(&s, "kai");
     std::thread::sleep(Duration::from_millis(2500));
     desktop.stop_keyring();
     let out = pending.wait_with_output().expect("refresh");
@@ -493,13 +497,7 @@ fn sigterm_during_a_refresh_keeps_the_rotated_token_and_exits_cleanly() {
 
     // The answer stalls 4 s; the engine is told to stop while it waits for it.
     server.fault(json!({"kind": "stall", "path": "/token", "ms": 4000, "count": 1}));
-    let pending = s
-        .command(bins::cli())
-        .args(["refresh", "sid", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start a refresh");
+    let pending = start_refresh(&s, "sid");
     std::thread::sleep(Duration::from_millis(1500));
     let exit = engine.terminate();
     let _ = pending.wait_with_output();

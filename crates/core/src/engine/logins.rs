@@ -67,7 +67,9 @@ pub(super) type Finished = Option<Result<LoginOutcome, Arc<EngineError>>>;
 
 /// A sign-in waiting for a person (or ended, until a new one replaces it).
 pub(super) struct Pending {
+    /// What to show the person.
     pub(super) prompt: LoginPrompt,
+    /// Becomes `Some` when the flow ends.
     pub(super) done: watch::Receiver<Finished>,
     /// Stops the flow (its listener, its polling) when a new one replaces it or the account is
     /// signed out: one flow per account, and none that outlives a logout.
@@ -84,6 +86,7 @@ impl Drop for Pending {
 /// who asks a moment too late still gets its outcome). A new flow replaces an ended one.
 #[derive(Default)]
 pub(super) struct Logins {
+    /// By account.
     pub(super) pending: Mutex<HashMap<String, Pending>>,
     /// One per account, held while its flow is being set up, so two clicks cannot start two
     /// flows (and one slow provider does not hold up another account's sign-in).

@@ -116,16 +116,14 @@ impl Records {
             next.accounts.insert(name.to_owned(), record.clone());
             let saved = next.save(&self.path);
             *state = next;
+            // Under the lock: a routine change that slips in after it must stay marked.
+            self.dirty.store(saved.is_err(), Ordering::SeqCst);
             drop(state);
             match saved {
-                Ok(()) => {
-                    self.dirty.store(false, Ordering::SeqCst);
-                    self.storage_ok()
-                }
+                Ok(()) => self.storage_ok(),
                 Err(e) => {
                     // A full or read-only disk must not stop tokens from flowing (they live in
                     // the keychain): keep the change, say so, and retry the write.
-                    self.dirty.store(true, Ordering::SeqCst);
                     self.written.notify_one();
                     self.storage_failed(&e.to_string())
                 }
