@@ -89,7 +89,9 @@ fn main() {
         RunEvent::Exit => {
             if let Some(engine) = handle.try_state::<Engine>() {
                 let engine = engine.inner().clone();
-                let stopped = tauri::async_runtime::block_on(engine.shutdown(SHUTDOWN_PATIENCE));
+                let stopped = tauri::async_runtime::block_on(
+                    engine.shutdown(tokentray_core::engine::SHUTDOWN_PATIENCE),
+                );
                 if let Err(e) = stopped {
                     tracing::warn!("{e}");
                 }
@@ -98,10 +100,6 @@ fn main() {
         _ => {}
     });
 }
-
-/// How long quitting waits for a refresh in flight to store its tokens (past the HTTP client's
-/// own 30 s ceiling).
-const SHUTDOWN_PATIENCE: Duration = Duration::from_secs(35);
 
 /// The socket server (CLI, second launches, the dashboard process) and the event listener that
 /// keeps the tray current.

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use tokentray_core::engine::SHUTDOWN_PATIENCE;
 use tokentray_core::events::Event;
 use tokentray_core::instance::{self, Claim};
 use tokentray_core::{logging, socket, Engine, Paths};
@@ -18,10 +19,6 @@ pub struct RunArgs {
     #[arg(long)]
     minimized: bool,
 }
-
-/// How long a stop waits for a refresh in flight: past the HTTP client's own 30 s ceiling, so a
-/// refresh that can still end does.
-const SHUTDOWN_PATIENCE: Duration = Duration::from_secs(35);
 
 /// How long a second launch waits for a first one that is still starting.
 const HAND_OVER_PATIENCE: Duration = Duration::from_secs(10);

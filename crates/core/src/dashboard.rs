@@ -313,7 +313,7 @@ fn save_job(engine: &Engine, mut job: JobSettings) -> Result<Value, String> {
                         job.name, old.account
                     ));
                 }
-                let bare = old.url.split(['?', '#']).next().unwrap_or_default();
+                let bare = crate::http::without_query(&old.url);
                 if job.url == bare {
                     job.url = old.url.clone();
                 }

@@ -26,14 +26,17 @@ impl std::fmt::Debug for HttpRequest {
         let names: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
         f.debug_struct("HttpRequest")
             .field("method", &self.method)
-            .field(
-                "url",
-                &self.url.split(['?', '#']).next().unwrap_or_default(),
-            )
+            .field("url", &without_query(&self.url))
             .field("headers", &names)
             .field("body_bytes", &self.body.len())
             .finish()
     }
+}
+
+/// The URL without its query and fragment: what may be shown or logged of a URL whose query may
+/// carry an API key.
+pub fn without_query(url: &str) -> &str {
+    url.split(['?', '#']).next().unwrap_or_default()
 }
 
 /// A response, raw.

@@ -37,6 +37,7 @@ pub use error::EngineError;
 pub use handle::Engine;
 pub use logins::{LoginMethod, LoginOutcome, LoginPrompt};
 pub use notice::Notice;
+pub use shutdown::SHUTDOWN_PATIENCE;
 pub use tokens::{token_set_from, Credential};
 
 #[cfg(test)]

@@ -10,6 +10,10 @@ use super::handle::Engine;
 use super::slot::Slot;
 use crate::sync::lock;
 
+/// How long a stop waits for a refresh in flight to store its tokens: past the HTTP client's own
+/// 30 s ceiling, so a refresh that can still end does.
+pub const SHUTDOWN_PATIENCE: Duration = Duration::from_secs(35);
+
 impl Engine {
     /// True once shutdown began.
     pub(super) fn is_closing(&self) -> bool {

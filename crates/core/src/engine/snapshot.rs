@@ -4,6 +4,7 @@
 use super::handle::Engine;
 use super::tokens::rfc3339;
 use crate::accounts::AccountState;
+use crate::http::without_query;
 use crate::jobs::JobHandle;
 use crate::status::{AccountStatus, JobStatus, Status};
 use crate::sync::lock;
@@ -40,14 +41,7 @@ impl Engine {
                             next_run: rec.next_run.map(rfc3339),
                             method: Some(j.spec.method.clone()),
                             // The query may carry an API key: status shows the URL without it.
-                            url: Some(
-                                j.spec
-                                    .url
-                                    .split(['?', '#'])
-                                    .next()
-                                    .unwrap_or_default()
-                                    .to_owned(),
-                            ),
+                            url: Some(without_query(&j.spec.url).to_owned()),
                         }
                     })
                     .collect();
