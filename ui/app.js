@@ -32,6 +32,11 @@ function toast(message, ok = false) {
   t.classList.toggle("ok", ok);
 }
 
+// An operation's error is {code, message} (the same on every path); say its sentence.
+function said(e) {
+  return e && typeof e === "object" && "message" in e ? e.message : String(e);
+}
+
 // A person's action: its outcome replaces the message line.
 async function act(work, done) {
   try {
@@ -39,7 +44,7 @@ async function act(work, done) {
     toast(done || "", true);
     return result;
   } catch (e) {
-    toast(String(e));
+    toast(said(e));
     return undefined;
   }
 }
@@ -51,7 +56,7 @@ async function quietly(work) {
     return await work();
   } catch (e) {
     // Said only when nothing else is: a failure already on the line stays readable.
-    if ($("#toast").hidden) toast(String(e));
+    if ($("#toast").hidden) toast(said(e));
     return undefined;
   }
 }
@@ -186,7 +191,7 @@ function card(a) {
   refresh.addEventListener("click", async () => {
     refresh.disabled = true;
     refresh.textContent = "Refreshing…";
-    const report = await act(() => invoke("refresh_now", { account: a.name }));
+    const report = await act(() => invoke("refresh", { account: a.name }));
     // A failure's sentence appears on the card itself; the message line only says the outcome.
     if (report) toast(report.outcome === "ok" ? `${a.name}: refreshed.` : `${a.name}: the refresh failed (${report.outcome}).`, report.outcome === "ok");
     refresh.disabled = false;
@@ -290,7 +295,8 @@ function describe(ev) {
 }
 
 async function loadHistory(account) {
-  const entries = await quietly(() => invoke("history", { account, hours: 24 }));
+  const page = await quietly(() => invoke("history", { account, hours: 24 }));
+  const entries = page && page.entries;
   const node = $(`.card[data-account="${CSS.escape(account)}"]`);
   if (!entries || !node) return;
   drawTimeline($(".timeline", node), entries);
@@ -423,7 +429,7 @@ async function pick(src, button) {
   } catch (e) {
     source = null;
     status.textContent = "";
-    wizardError(String(e));
+    wizardError(said(e));
   }
 }
 
@@ -445,9 +451,9 @@ async function addFromWizard(device) {
     git_hosts: split($("#git-hosts").value),
   };
   try {
-    await invoke("add_account", { new: fresh });
+    await invoke("add_account", fresh);
   } catch (e) {
-    return wizardError(String(e));
+    return wizardError(said(e));
   }
   $("#wizard").close();
   await refresh();

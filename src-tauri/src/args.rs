@@ -33,7 +33,7 @@ impl Args {
         let mut parsed = Args::default();
         for arg in args {
             match arg.as_str() {
-                tokentray_core::autostart::MINIMIZED_ARG => parsed.minimized = true,
+                tokentray_host::autostart::MINIMIZED_ARG => parsed.minimized = true,
                 crate::dashboard::DASHBOARD_ARG => parsed.dashboard = true,
                 "--version" | "-V" => {
                     return Err(Exit {

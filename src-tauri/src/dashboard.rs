@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tauri::{Emitter, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder};
-use tokentray_core::{socket, Paths};
+use tokentray_core::ops::Op;
+use tokentray_core::Paths;
+use tokentray_host::socket;
 
 use crate::commands::{self, Remote};
 
@@ -70,7 +72,7 @@ pub fn run(paths: &Paths, context: tauri::Context) -> Result<(), String> {
         // Fail with a sentence, not an empty window, when there is no engine to show.
         socket::call(
             &socket_file,
-            &socket::Request::Ping,
+            &Op::Ping {},
             std::time::Duration::from_secs(5),
         )
         .map_err(|e| e.to_string())?;
@@ -109,8 +111,7 @@ pub fn run(paths: &Paths, context: tauri::Context) -> Result<(), String> {
 fn relay_events(socket_file: &std::path::Path, app: &tauri::AppHandle) {
     let result = (|| -> std::io::Result<()> {
         let mut stream = std::os::unix::net::UnixStream::connect(socket_file)?;
-        let mut line =
-            serde_json::to_vec(&socket::Request::Subscribe).map_err(std::io::Error::other)?;
+        let mut line = serde_json::to_vec(&Op::Subscribe {}).map_err(std::io::Error::other)?;
         line.push(b'\n');
         stream.write_all(&line)?;
         for line in BufReader::new(stream).lines() {

@@ -10,13 +10,14 @@ mod dashboard;
 mod startup;
 mod tray;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tauri::{Manager, RunEvent};
 use tokentray_core::events::Event;
-use tokentray_core::instance::{self, Claim, PrimaryGuard};
-use tokentray_core::{logging, socket, Engine, Paths};
+use tokentray_core::{logging, Engine, Paths};
+use tokentray_host::instance::{self, Claim, PrimaryGuard};
+use tokentray_host::{socket, Host, Kind, Signal};
 
 fn main() {
     let args = match args::Args::parse(std::env::args().skip(1)) {
@@ -64,8 +65,10 @@ fn main() {
             let handle = app.handle().clone();
             match &engine {
                 Ok(engine) => {
-                    app.manage(engine.clone());
-                    start_engine_tasks(&handle, engine.clone(), guard);
+                    let host = Host::new(engine.clone(), Kind::App);
+                    app.manage(host.clone());
+                    let running = start_host(&handle, host, guard);
+                    app.manage(running);
                 }
                 Err(problem) => serve_without_engine(&handle, problem.clone(), guard),
             }
@@ -86,34 +89,51 @@ fn main() {
         RunEvent::ExitRequested {
             code: None, api, ..
         } => api.prevent_exit(),
+        // Quit and SIGTERM alike: the host stops taking work, lets a refresh in flight store
+        // its tokens, flushes state, and only then does the process end.
         RunEvent::Exit => {
-            if let Some(engine) = handle.try_state::<Engine>() {
-                let engine = engine.inner().clone();
-                let stopped = tauri::async_runtime::block_on(
-                    engine.shutdown(tokentray_core::engine::SHUTDOWN_PATIENCE),
-                );
-                if let Err(e) = stopped {
-                    tracing::warn!("{e}");
-                }
+            if let Some(running) = handle.try_state::<Running>() {
+                running.stop();
             }
         }
         _ => {}
     });
 }
 
-/// The socket server (CLI, second launches, the dashboard process) and the event listener that
-/// keeps the tray current.
-fn start_engine_tasks(app: &tauri::AppHandle, engine: Engine, mut guard: PrimaryGuard) {
-    let served = engine.clone();
-    tauri::async_runtime::spawn(async move {
-        served.start_scheduler();
-        tokentray_core::sleepwatch::watch(served.clone());
-        tokentray_core::notify::start(served.clone());
-        let stop = served.until_shutdown();
-        match guard.take_listener() {
-            Ok(listener) => socket::serve(listener, served, "app", stop).await,
-            Err(e) => tracing::error!("the CLI cannot reach this app: {e}"),
+/// The host running in the app: how to stop it and wait until it has.
+struct Running {
+    stop: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    done: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
+}
+
+impl Running {
+    /// Tells the host to stop and waits until it has (the engine's own patience bounds it).
+    fn stop(&self) {
+        if let Some(stop) = self.stop.lock().ok().and_then(|mut s| s.take()) {
+            let _ = stop.send(());
         }
+        if let Some(done) = self.done.lock().ok().and_then(|mut d| d.take()) {
+            if let Err(e) = tauri::async_runtime::block_on(done) {
+                tracing::warn!("the engine did not stop cleanly: {e}");
+            }
+        }
+    }
+}
+
+/// Runs the host (scheduler, watchers, notifier, the socket for the CLI, second launches and
+/// the dashboard process) and the listeners that keep the tray current.
+fn start_host(app: &tauri::AppHandle, host: Host, mut guard: PrimaryGuard) -> Running {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = host.clone();
+    let done = tauri::async_runtime::spawn(async move {
+        let listener = guard.take_listener();
+        let until = async {
+            let _ = stopped.await;
+        };
+        if let Err(e) = served.run(listener, until).await {
+            tracing::warn!("{e}");
+        }
+        tracing::info!("engine stopped");
         drop(guard);
     });
 
@@ -136,28 +156,46 @@ fn start_engine_tasks(app: &tauri::AppHandle, engine: Engine, mut guard: Primary
         });
     }
 
-    let app = app.clone();
+    let (tray_app, engine) = (app.clone(), host.engine().clone());
     tauri::async_runtime::spawn(async move {
         use tokio::sync::broadcast::error::RecvError;
         let mut events = engine.subscribe();
         loop {
             match events.recv().await {
-                Ok(Event::ActivateRequested { open_dashboard }) => {
-                    tracing::info!(open_dashboard, "another launch handed over to this app");
-                    if open_dashboard {
-                        dashboard::open(&app);
-                    }
-                }
                 // The tray shows states only; job runs and refreshes do not change it. (The
                 // dashboard hears every event over the socket.)
-                Ok(Event::StateChanged { .. } | Event::SettingsChanged) => tray::update(&app),
+                Ok(Event::StateChanged { .. } | Event::SettingsChanged) => tray::update(&tray_app),
                 Ok(_) => {}
                 // Missed some: the tray re-reads the whole status anyway.
-                Err(RecvError::Lagged(_)) => tray::update(&app),
+                Err(RecvError::Lagged(_)) => tray::update(&tray_app),
                 Err(RecvError::Closed) => return,
             }
         }
     });
+
+    let (signal_app, mut signals) = (app.clone(), host.signals());
+    tauri::async_runtime::spawn(async move {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            match signals.recv().await {
+                Ok(Signal::ActivateRequested { open_dashboard }) => {
+                    tracing::info!(open_dashboard, "asked to show the dashboard");
+                    if open_dashboard {
+                        dashboard::open(&signal_app);
+                    }
+                }
+                Ok(Signal::SettingsChanged) | Err(RecvError::Lagged(_)) => {
+                    tray::update(&signal_app)
+                }
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
+
+    Running {
+        stop: Mutex::new(Some(stop)),
+        done: Mutex::new(Some(done)),
+    }
 }
 
 /// Without an engine (a broken settings file) the app still holds the one-per-user claim and

@@ -6,10 +6,14 @@ use tauri::menu::{CheckMenuItem, IsMenuItem, Menu, MenuItem, PredefinedMenuItem}
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Wry};
 use tokentray_core::accounts::{AccountState, Health};
-use tokentray_core::autostart::Autostart;
 use tokentray_core::oauth::classify::FailureClass;
+use tokentray_core::ops::Desk;
 use tokentray_core::status::Status;
 use tokentray_core::Engine;
+use tokentray_host::autostart::Autostart;
+use tokentray_host::desk::HostDesk;
+use tokentray_host::signals::Signals;
+use tokentray_host::Host;
 
 use crate::dashboard;
 use crate::startup::StartupError;
@@ -203,8 +207,8 @@ fn render(app: &AppHandle, model: &Model) -> tauri::Result<Menu<Wry>> {
 
 fn current_model(app: &AppHandle) -> Model {
     let autostart = Autostart::for_current_user().is_enabled();
-    match app.try_state::<Engine>() {
-        Some(engine) => model(Ok(&engine.status()), autostart),
+    match app.try_state::<Host>() {
+        Some(host) => model(Ok(&host.engine().status()), autostart),
         None => {
             let problem = app
                 .try_state::<StartupError>()
@@ -251,32 +255,33 @@ pub fn update(app: &AppHandle) {
 
 fn on_click(app: &AppHandle, id: &str) {
     match id {
-        // Through the engine's event, so an open dashboard (another process) comes to the front.
-        id::DASHBOARD => match app.try_state::<Engine>() {
-            Some(engine) => engine.request_activation(true),
+        // Through the host's signal, so an open dashboard (another process) comes to the front.
+        id::DASHBOARD => match app.try_state::<Host>() {
+            Some(host) => host.activate(true),
             None => dashboard::open(app),
         },
         id::AUTOSTART => toggle_autostart(app),
         id::PAUSE_ALL | id::RESUME_ALL => {
-            if let Some(engine) = app.try_state::<Engine>() {
+            if let Some(host) = app.try_state::<Host>() {
                 // The engine's event redraws the tray.
-                if let Err(e) = engine.set_paused_all(id == id::PAUSE_ALL) {
+                if let Err(e) = host.engine().set_paused_all(id == id::PAUSE_ALL) {
                     tracing::error!("{e}");
                 }
             }
         }
         id::QUIT => app.exit(0),
         other => {
-            if let (Some(account), Some(engine)) = (
+            if let (Some(account), Some(host)) = (
                 other.strip_prefix(id::RELOGIN_PREFIX),
-                app.try_state::<Engine>(),
+                app.try_state::<Host>(),
             ) {
-                let (engine, account) = (engine.inner().clone(), account.to_owned());
+                let (engine, account) = (host.engine().clone(), account.to_owned());
                 tauri::async_runtime::spawn(async move {
-                    // The browser opens because the person clicked; a failure is notified by
-                    // the engine's LoginFinished event.
-                    if let Err(e) = engine.relogin_interactive(&account).await {
+                    // The browser opens because the person clicked, who is owed an answer if it
+                    // cannot.
+                    if let Err(e) = tokentray_host::relogin::relogin(&engine, &account).await {
                         tracing::warn!(%account, "re-login: {e}");
+                        tokentray_host::notifier::tell_sign_in_failed(&account, &e.to_string());
                     }
                 });
             }
@@ -285,15 +290,12 @@ fn on_click(app: &AppHandle, id: &str) {
 }
 
 fn toggle_autostart(app: &AppHandle) {
-    let autostart = Autostart::for_current_user();
-    let result = if autostart.is_enabled() {
-        autostart.disable().map_err(|e| e.to_string())
-    } else {
-        std::env::current_exe()
-            .map_err(|e| e.to_string())
-            .and_then(|exe| autostart.enable(&exe).map_err(|e| e.to_string()))
+    // The same desk the dashboard's switch uses, so both write the same entry.
+    let desk = match app.try_state::<Host>() {
+        Some(host) => host.desk(),
+        None => HostDesk::new("app", Signals::default()),
     };
-    if let Err(e) = result {
+    if let Err(e) = desk.set_autostart(!desk.autostart()) {
         tracing::error!("{e}");
     }
     // Redraw either way: the check mark must show the truth, not the click.
@@ -315,6 +317,7 @@ mod tests {
                     status: *state,
                     expires_at: None,
                     last_refresh: None,
+                    obtained_at: None,
                     next_refresh: None,
                     last_error: None,
                     jobs: vec![],

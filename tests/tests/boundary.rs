@@ -1,5 +1,6 @@
-//! The engine and the lean CLI never depend on a GUI library: checked in the dependency graph and
-//! in the built binary's dynamic libraries.
+//! The engine, the host layer and the lean CLI never depend on a GUI library, and the engine
+//! not on the host's desktop adapters: checked in the dependency graph and in the built
+//! binary's dynamic libraries.
 
 use std::process::Command;
 
@@ -44,8 +45,8 @@ fn gui_crates(names: &[String]) -> Vec<&String> {
 }
 
 #[test]
-fn core_and_cli_have_no_gui_crate_in_their_dependency_tree() {
-    for package in ["tokentray-core", "tokentray"] {
+fn core_host_and_cli_have_no_gui_crate_in_their_dependency_tree() {
+    for package in ["tokentray-core", "tokentray-host", "tokentray"] {
         let names = dependency_names(package);
         assert!(
             names.len() > 5,
@@ -57,6 +58,22 @@ fn core_and_cli_have_no_gui_crate_in_their_dependency_tree() {
             "{package} pulls in a GUI crate"
         );
     }
+}
+
+#[test]
+fn the_engine_knows_nothing_of_the_desktop_adapters() {
+    // Notifications, the clipboard and the socket server are the host's; the engine is reached
+    // only through its own API and the operation catalog.
+    let core = dependency_names("tokentray-core");
+    for adapter in ["tokentray-host", "notify-rust", "arboard"] {
+        assert!(
+            !core.iter().any(|n| n == adapter),
+            "tokentray-core depends on {adapter}"
+        );
+    }
+    // Guards the guard: the host has them.
+    let host = dependency_names("tokentray-host");
+    assert!(host.iter().any(|n| n == "notify-rust"), "{host:?}");
 }
 
 #[test]

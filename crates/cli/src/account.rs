@@ -2,13 +2,12 @@
 
 use std::io::Read;
 
+use tokentray_core::ops::{answer, Op, ProviderSource};
 use tokentray_core::secret::Secret;
-use tokentray_core::settings::{AccountSettings, Settings};
-use tokentray_core::socket::Request;
 use tokentray_core::Paths;
 
 use crate::engine_call;
-use crate::error::{code, CliError};
+use crate::error::CliError;
 
 /// Account commands.
 #[derive(clap::Subcommand)]
@@ -43,7 +42,6 @@ pub enum AccountCommand {
 
 /// Runs an account command.
 pub fn run(paths: &Paths, cmd: AccountCommand) -> Result<(), CliError> {
-    let file = paths.settings_file();
     match cmd {
         AccountCommand::Add {
             name,
@@ -51,49 +49,26 @@ pub fn run(paths: &Paths, cmd: AccountCommand) -> Result<(), CliError> {
             git_hosts,
             git_username,
         } => {
-            let mut settings = Settings::load(&file)?;
-            if settings.account(&name).is_some() {
-                return Err(CliError::new(format!(
-                    "an account named {name:?} already exists"
-                )));
-            }
-            if !settings.providers.contains_key(&provider) {
-                return Err(CliError::new(format!(
-                    "no provider named {provider:?}; add it with `tokentray provider add {provider} …`"
-                )));
-            }
-            settings.accounts.push(AccountSettings {
-                name: name.clone(),
-                provider,
-                git_hosts,
-                git_username,
-            });
-            settings.save(&file)?;
-            engine_call::reload(paths)?;
+            let (): answer::AddAccount = engine_call::call(
+                paths,
+                Op::AddAccount {
+                    name: name.clone(),
+                    source: ProviderSource::Existing(provider),
+                    client_id: None,
+                    scopes: vec![],
+                    git_hosts,
+                    git_username,
+                },
+            )?;
             println!("added {name}; sign in to it next");
         }
         AccountCommand::Remove { name } => {
-            let settings = Settings::load(&file)?;
-            if settings.account(&name).is_none() {
-                return Err(CliError::with_code(
-                    format!("no account named {name:?}; `tokentray status` lists them"),
-                    code::NO_SUCH_ACCOUNT,
-                ));
-            }
-            let req = Request::Forget {
-                account: name.clone(),
-            };
-            let n = name.clone();
-            engine_call::call(paths, &req, |engine| async move {
-                engine.forget(&n).await?;
-                Ok(serde_json::Value::Null)
-            })?;
-            // Re-read: the file may have changed while the provider was being called.
-            let mut settings = Settings::load(&file)?;
-            settings.accounts.retain(|a| a.name != name);
-            settings.jobs.retain(|j| j.account != name);
-            settings.save(&file)?;
-            engine_call::reload(paths)?;
+            let (): answer::RemoveAccount = engine_call::call(
+                paths,
+                Op::RemoveAccount {
+                    account: name.clone(),
+                },
+            )?;
             println!("removed {name} and deleted its secrets");
         }
         AccountCommand::Import { name } => {
@@ -101,16 +76,13 @@ pub fn run(paths: &Paths, cmd: AccountCommand) -> Result<(), CliError> {
             std::io::stdin()
                 .read_to_string(&mut text)
                 .map_err(|e| CliError::new(format!("cannot read stdin: {e}")))?;
-            let text = Secret::new(text);
-            let req = Request::SignIn {
-                account: name.clone(),
-                tokens: text.expose().to_owned(),
-            };
-            let n = name.clone();
-            engine_call::call(paths, &req, |engine| async move {
-                engine.import(&n, &text).await?;
-                Ok(serde_json::Value::Null)
-            })?;
+            let (): answer::Import = engine_call::call(
+                paths,
+                Op::Import {
+                    account: name.clone(),
+                    tokens: Secret::new(text),
+                },
+            )?;
             println!("{name}: tokens imported; Tokentray now keeps them fresh");
         }
     }

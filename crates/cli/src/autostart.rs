@@ -1,6 +1,6 @@
 //! `tokentray autostart on|off|status`: the same switch as the tray's "Launch at login".
 
-use tokentray_core::autostart::Autostart;
+use tokentray_host::autostart::Autostart;
 
 use crate::error::CliError;
 

@@ -4,42 +4,22 @@
 
 use std::io::{BufRead, Write};
 
+use tokentray_core::ops::{answer, Op};
 use tokentray_core::secret::Secret;
 use tokentray_core::settings::Settings;
-use tokentray_core::socket::Request;
-use tokentray_core::{EngineError, Paths};
+use tokentray_core::Paths;
 
 use crate::engine_call;
 use crate::error::CliError;
 
-/// A token and its expiry, as the engine hands them out.
-pub struct Fetched {
-    /// The access token.
-    pub token: Secret,
-    /// RFC 3339, when known.
-    pub expires_at: Option<String>,
-}
-
 /// Asks the engine (or, with none, this process) for the account's fresh token.
-pub fn fetch(paths: &Paths, account: &str) -> Result<Fetched, CliError> {
-    let req = Request::Token {
-        account: account.to_owned(),
-    };
-    let name = account.to_owned();
-    let v = engine_call::call(paths, &req, |engine| async move {
-        Ok::<_, EngineError>(engine.credential(&name).await?.to_json())
-    })?;
-    parse(v)
-}
-
-fn parse(v: serde_json::Value) -> Result<Fetched, CliError> {
-    let token = v["token"]
-        .as_str()
-        .ok_or_else(|| CliError::new("the engine sent no token"))?;
-    Ok(Fetched {
-        token: Secret::new(token),
-        expires_at: v["expires_at"].as_str().map(str::to_owned),
-    })
+pub fn fetch(paths: &Paths, account: &str) -> Result<answer::Token, CliError> {
+    engine_call::call(
+        paths,
+        Op::Token {
+            account: account.to_owned(),
+        },
+    )
 }
 
 /// `git-credential`'s operation.
@@ -65,14 +45,13 @@ pub fn git(paths: &Paths, args: GitArgs) -> Result<(), CliError> {
     };
     if args.operation == "erase" {
         if let Some(rejected) = input.password {
-            let req = Request::Rejected {
-                account: account.clone(),
-                token: rejected.expose().to_owned(),
-            };
-            let name = account.clone();
-            let result = engine_call::call(paths, &req, |engine| async move {
-                Ok::<_, EngineError>(engine.token_rejected(&name, &rejected).await?.to_json())
-            });
+            let result: Result<answer::Rejected, _> = engine_call::call(
+                paths,
+                Op::Rejected {
+                    account: account.clone(),
+                    token: rejected,
+                },
+            );
             if let Err(e) = result {
                 // git goes on either way; say why the next try may fail too.
                 eprintln!("tokentray: {e}");
@@ -83,9 +62,9 @@ pub fn git(paths: &Paths, args: GitArgs) -> Result<(), CliError> {
     match fetch(paths, &account) {
         Ok(f) => {
             let mut out = format!("username={username}\npassword={}\n", f.token.expose());
-            if let Some(unix) = f.expires_at.as_deref().and_then(unix_time) {
+            if let Some(at) = f.expires_at {
                 // git ≥ 2.41 drops the credential by itself after this; older ones ignore it.
-                out.push_str(&format!("password_expiry_utc={unix}\n"));
+                out.push_str(&format!("password_expiry_utc={}\n", at.unix_timestamp()));
             }
             let mut stdout = std::io::stdout().lock();
             stdout
@@ -165,12 +144,6 @@ fn claim(settings: &Settings, input: &GitInput) -> Option<(String, String)> {
     Some((account.name.clone(), username))
 }
 
-fn unix_time(rfc3339: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp())
-}
-
 /// `exec-credential`'s arguments.
 #[derive(clap::Args)]
 pub struct ExecArgs {
@@ -183,7 +156,10 @@ pub struct ExecArgs {
 pub fn exec(paths: &Paths, args: ExecArgs) -> Result<(), CliError> {
     let f = fetch(paths, &args.name)?;
     let mut status = serde_json::json!({ "token": f.token.expose() });
-    if let Some(at) = &f.expires_at {
+    if let Some(at) = f.expires_at {
+        let at = at
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|e| CliError::new(format!("cannot write the expiry: {e}")))?;
         status["expirationTimestamp"] = serde_json::json!(at);
     }
     let doc = serde_json::json!({

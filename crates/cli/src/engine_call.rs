@@ -1,50 +1,73 @@
-//! Asks the running engine, or, when none runs, does the same work in this process. Either way
-//! one engine (and one keychain writer) owns each account at a time.
+//! Asks the running engine, or, when none runs, performs the same operation in this process
+//! (`tokentray_core::ops::perform`, the one definition every front end calls). Either way one
+//! engine (and one keychain writer) owns each account at a time.
 
-use std::future::Future;
 use std::time::Duration;
 
-use tokentray_core::socket::{self, ClientError, Request};
-use tokentray_core::{Engine, EngineError, Paths};
+use serde::de::DeserializeOwned;
+use tokentray_core::ops::{self, Op};
+use tokentray_core::{Engine, Paths};
+use tokentray_host::desk::HostDesk;
+use tokentray_host::signals::Signals;
+use tokentray_host::socket::{self, ClientError};
 
 use crate::error::CliError;
 
 /// How long a call waits for the running engine (a refresh takes at most 30 s).
 pub const ENGINE_TIMEOUT: Duration = Duration::from_secs(45);
 
-/// Sends `req` to the running engine; with none, opens the engine here and runs `offline`.
-pub fn call<F, Fut>(paths: &Paths, req: &Request, offline: F) -> Result<serde_json::Value, CliError>
-where
-    F: FnOnce(Engine) -> Fut,
-    Fut: Future<Output = Result<serde_json::Value, EngineError>>,
-{
-    match socket::call(&paths.socket_file(), req, ENGINE_TIMEOUT) {
-        Ok(v) => Ok(v),
-        Err(ClientError::NotRunning) => {
-            let engine = Engine::open(paths.clone())?;
-            let result = runtime()?.block_on(offline(engine.clone()));
-            // Rotated tokens the keychain refused exist only in this process: one more try to
-            // store them, and no success reported if they would die with it.
-            if let Err(e) = engine.flush() {
-                tracing::warn!("{e}");
-            }
-            if engine.has_unsaved_tokens() {
-                return Err(CliError::new(
-                    "the keychain refused the newest tokens and they are lost with this command; \
-                     unlock or start the keychain, then sign in again (`tokentray login ACCOUNT`)",
-                ));
-            }
-            Ok(result?)
-        }
-        Err(e) => Err(e.into()),
-    }
+/// Performs `op` in the running engine or, with none, in this process; answers its typed answer
+/// (`A` is the operation's type in `tokentray_core::ops::answer`).
+pub fn call<A: DeserializeOwned>(paths: &Paths, op: Op) -> Result<A, CliError> {
+    Link::new(paths).call(op, ENGINE_TIMEOUT)
 }
 
-/// Tells a running engine to re-read the settings; nothing to do when none runs.
-pub fn reload(paths: &Paths) -> Result<(), CliError> {
-    match socket::call(&paths.socket_file(), &Request::Reload, ENGINE_TIMEOUT) {
-        Ok(_) | Err(ClientError::NotRunning) => Ok(()),
-        Err(e) => Err(e.into()),
+/// A conversation of several operations with one engine: the running one, or one opened in this
+/// process at the first operation that finds none (a sign-in's start and wait must meet the
+/// same engine).
+pub struct Link {
+    paths: Paths,
+    local: Option<(Engine, tokio::runtime::Runtime)>,
+}
+
+impl Link {
+    /// A link that has not talked to anyone yet.
+    pub fn new(paths: &Paths) -> Link {
+        Link {
+            paths: paths.clone(),
+            local: None,
+        }
+    }
+
+    /// Performs `op`, waiting up to `timeout` for a running engine's answer.
+    pub fn call<A: DeserializeOwned>(&mut self, op: Op, timeout: Duration) -> Result<A, CliError> {
+        if self.local.is_none() {
+            match socket::ask(&self.paths.socket_file(), &op, timeout) {
+                Err(ClientError::NotRunning) => {
+                    let engine = Engine::open(self.paths.clone())?;
+                    self.local = Some((engine, runtime()?));
+                }
+                other => return Ok(other?),
+            }
+        }
+        let Some((engine, rt)) = &self.local else {
+            return Err(CliError::new("no engine to ask"));
+        };
+        let desk = HostDesk::new("cli", Signals::default());
+        let result = rt.block_on(ops::perform(engine, &desk, op));
+        // Rotated tokens the keychain refused exist only in this process: one more try to store
+        // them, and no success reported if they would die with it.
+        if let Err(e) = engine.flush() {
+            tracing::warn!("{e}");
+        }
+        if engine.has_unsaved_tokens() {
+            return Err(CliError::new(
+                "the keychain refused the newest tokens and they are lost with this command; \
+                 unlock or start the keychain, then sign in again (`tokentray login ACCOUNT`)",
+            ));
+        }
+        serde_json::from_value(result?)
+            .map_err(|e| CliError::new(format!("the answer was not understood ({e})")))
     }
 }
 

@@ -1,12 +1,15 @@
 //! The CLI's one error type: a sentence for the user and the exit code scripts rely on.
 
-use tokentray_core::socket::ClientError;
+use tokentray_core::ops::OpError;
 use tokentray_core::EngineError;
+use tokentray_host::socket::ClientError;
 
 /// Exit codes from the CLI contract.
 pub mod code {
     /// Anything without a more specific code.
     pub const FAILURE: i32 = 1;
+    /// A malformed argument (as clap's own usage errors).
+    pub const USAGE: i32 = 2;
     /// Re-login needed (a permanent failure).
     pub const RELOGIN: i32 = 3;
     /// A temporary failure: try again.
@@ -27,6 +30,7 @@ pub fn exit_code_for(engine_code: &str) -> i32 {
         "config" => code::CONFIG,
         "keychain" => code::KEYCHAIN,
         "no_such_account" => code::NO_SUCH_ACCOUNT,
+        tokentray_core::ops::code::BAD_ARGUMENT => code::USAGE,
         _ => code::FAILURE,
     }
 }
@@ -69,6 +73,13 @@ impl std::fmt::Display for CliError {
 impl From<EngineError> for CliError {
     fn from(e: EngineError) -> CliError {
         CliError::with_code(e.to_string(), exit_code_for(e.code()))
+    }
+}
+
+impl From<OpError> for CliError {
+    fn from(e: OpError) -> CliError {
+        let code = exit_code_for(&e.code);
+        CliError::with_code(e.message, code)
     }
 }
 

@@ -1,10 +1,11 @@
 //! `tokentray job add|list|remove`: warm-up jobs.
 
-use tokentray_core::settings::{parse_duration, JobSettings, Settings};
+use tokentray_core::ops::{answer, Op};
+use tokentray_core::settings::{JobSettings, Settings};
 use tokentray_core::Paths;
 
 use crate::engine_call;
-use crate::error::{code, CliError};
+use crate::error::CliError;
 
 /// Job commands.
 #[derive(clap::Subcommand)]
@@ -58,44 +59,21 @@ pub fn run(paths: &Paths, cmd: JobCommand) -> Result<(), CliError> {
             headers,
             body,
         } => {
-            let mut settings = Settings::load(&file)?;
-            if settings.jobs.iter().any(|j| j.name == name) {
-                return Err(CliError::new(format!(
-                    "a job named {name:?} already exists"
-                )));
-            }
-            if settings.account(&account).is_none() {
-                return Err(CliError::with_code(
-                    format!("no account named {account:?}; `tokentray status` lists them"),
-                    code::NO_SUCH_ACCOUNT,
-                ));
-            }
-            if parse_duration(&every).is_none_or(|d| d.as_secs() < 1) {
-                return Err(CliError::with_code(
-                    format!("cannot read the interval {every:?}; use forms like 30s, 5m, 2h"),
-                    2,
-                ));
-            }
-            if let Some(bad) = headers.iter().find(|h| !h.contains(':')) {
-                return Err(CliError::with_code(
-                    format!("header {bad:?} is not `Name: value`"),
-                    2,
-                ));
-            }
-            if let Some(why) = tokentray_core::jobs::refuse_url(&url) {
-                return Err(CliError::with_code(why, 2));
-            }
-            settings.jobs.push(JobSettings {
-                name: name.clone(),
-                account,
-                url,
-                method: method.to_ascii_uppercase(),
-                every,
-                headers,
-                body,
-            });
-            settings.save(&file)?;
-            engine_call::reload(paths)?;
+            let (): answer::SaveJob = engine_call::call(
+                paths,
+                Op::SaveJob {
+                    job: JobSettings {
+                        name: name.clone(),
+                        account,
+                        url,
+                        method,
+                        every,
+                        headers,
+                        body,
+                    },
+                    new: true,
+                },
+            )?;
             println!("added job {name}");
         }
         JobCommand::List { json } => {
@@ -114,16 +92,8 @@ pub fn run(paths: &Paths, cmd: JobCommand) -> Result<(), CliError> {
             }
         }
         JobCommand::Remove { name } => {
-            let mut settings = Settings::load(&file)?;
-            let before = settings.jobs.len();
-            settings.jobs.retain(|j| j.name != name);
-            if settings.jobs.len() == before {
-                return Err(CliError::new(format!(
-                    "no job named {name:?}; `tokentray job list` lists them"
-                )));
-            }
-            settings.save(&file)?;
-            engine_call::reload(paths)?;
+            let (): answer::RemoveJob =
+                engine_call::call(paths, Op::RemoveJob { name: name.clone() })?;
             println!("removed job {name}");
         }
     }

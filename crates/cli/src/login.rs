@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use tokentray_core::engine::{LoginMethod, LoginOutcome, LoginPrompt};
-use tokentray_core::socket::{self, ClientError, Request};
-use tokentray_core::{Engine, EngineError, Paths};
+use tokentray_core::engine::{LoginMethod, LoginPrompt};
+use tokentray_core::ops::{answer, Op};
+use tokentray_core::Paths;
 
-use crate::engine_call::{self, ENGINE_TIMEOUT};
+use crate::engine_call::{self, Link, ENGINE_TIMEOUT};
 use crate::error::CliError;
 
 /// `login`'s arguments.
@@ -42,35 +42,20 @@ pub fn login(paths: &Paths, args: LoginArgs) -> Result<(), CliError> {
     } else {
         LoginMethod::Auto
     };
-    let account = args.name.clone();
-    let sock = paths.socket_file();
-    let start = Request::Login {
-        account: account.clone(),
-        method,
-    };
-    let outcome = match socket::call(&sock, &start, ENGINE_TIMEOUT) {
-        Ok(v) => {
-            let prompt: LoginPrompt = serde_json::from_value(v).map_err(|e| {
-                CliError::new(format!("the engine's answer was not understood: {e}"))
-            })?;
-            present(&prompt, args.no_browser);
-            // Longer than the flow's own deadline, so the engine's answer always comes first.
-            let wait = Duration::from_secs(prompt.expires_in_s).max(LOGIN_WAIT) + LOGIN_WAIT;
-            let done = socket::call(&sock, &Request::LoginWait { account }, wait)?;
-            serde_json::from_value::<LoginOutcome>(done).map_err(|e| {
-                CliError::new(format!("the engine's answer was not understood: {e}"))
-            })?
-        }
-        Err(ClientError::NotRunning) => {
-            let engine = Engine::open(paths.clone())?;
-            engine_call::runtime()?.block_on(async {
-                let prompt = engine.begin_login(&account, method).await?;
-                present(&prompt, args.no_browser);
-                engine.wait_login(&account).await
-            })?
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let account = args.name;
+    // One link for both steps: the sign-in waits in whichever engine started it.
+    let mut link = Link::new(paths);
+    let prompt: answer::Login = link.call(
+        Op::Login {
+            account: account.clone(),
+            method,
+        },
+        ENGINE_TIMEOUT,
+    )?;
+    present(&prompt, args.no_browser);
+    // Longer than the flow's own deadline, so the engine's answer always comes first.
+    let wait = Duration::from_secs(prompt.expires_in_s).max(LOGIN_WAIT) + LOGIN_WAIT;
+    let outcome: answer::LoginWait = link.call(Op::LoginWait { account }, wait)?;
     match outcome.subject {
         Some(who) => println!("Signed in to {} as {who}.", outcome.account),
         None => println!("Signed in to {}.", outcome.account),
@@ -88,7 +73,7 @@ fn present(prompt: &LoginPrompt, no_browser: bool) {
     }
     if !no_browser {
         eprintln!("Opening your browser to sign in to {account}…");
-        if let Err(e) = tokentray_core::browser::open(&prompt.url) {
+        if let Err(e) = tokentray_host::browser::open(&prompt.url) {
             eprintln!("{e}");
             println!("Open this page yourself:\n{}", prompt.url);
         }
@@ -103,14 +88,12 @@ fn present(prompt: &LoginPrompt, no_browser: bool) {
 /// account stays in the settings, ready for `tokentray login`.
 pub fn logout(paths: &Paths, args: LogoutArgs) -> Result<(), CliError> {
     let name = args.name;
-    let req = Request::Forget {
-        account: name.clone(),
-    };
-    let n = name.clone();
-    engine_call::call(paths, &req, |engine| async move {
-        engine.forget(&n).await?;
-        Ok::<_, EngineError>(serde_json::Value::Null)
-    })?;
+    let (): answer::Forget = engine_call::call(
+        paths,
+        Op::Forget {
+            account: name.clone(),
+        },
+    )?;
     println!(
         "Signed out of {name}; its tokens are deleted. `tokentray login {name}` signs in again."
     );

@@ -1,9 +1,9 @@
 //! `tokentray pause NAME` and `tokentray resume NAME`.
 
-use tokentray_core::socket::{self, ClientError, Request};
-use tokentray_core::{Engine, Paths};
+use tokentray_core::ops::{answer, Op};
+use tokentray_core::Paths;
 
-use crate::engine_call::ENGINE_TIMEOUT;
+use crate::engine_call;
 use crate::error::CliError;
 
 /// Arguments of `pause` and `resume`.
@@ -15,16 +15,12 @@ pub struct PauseArgs {
 
 /// Pauses (or resumes) through the running engine, or on disk when none runs.
 pub fn run(paths: &Paths, args: PauseArgs, paused: bool) -> Result<(), CliError> {
-    let req = Request::Pause {
-        account: Some(args.name.clone()),
-        paused,
-    };
-    match socket::call(&paths.socket_file(), &req, ENGINE_TIMEOUT) {
-        Ok(_) => Ok(()),
-        Err(ClientError::NotRunning) => {
-            Engine::open(paths.clone())?.set_paused(&args.name, paused)?;
-            Ok(())
-        }
-        Err(e) => Err(e.into()),
-    }
+    let _: answer::SetPaused = engine_call::call(
+        paths,
+        Op::SetPaused {
+            account: Some(args.name),
+            paused,
+        },
+    )?;
+    Ok(())
 }

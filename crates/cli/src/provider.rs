@@ -2,11 +2,10 @@
 
 use std::io::Read;
 
-use tokentray_core::http::LazyHttp;
 use tokentray_core::oauth::discovery;
+use tokentray_core::ops::{answer, Op, ProviderSource};
 use tokentray_core::secret::Secret;
-use tokentray_core::settings::{ProviderSettings, Settings};
-use tokentray_core::vault::Vault;
+use tokentray_core::settings::Settings;
 use tokentray_core::Paths;
 
 use crate::engine_call;
@@ -90,63 +89,46 @@ pub fn run(paths: &Paths, cmd: ProviderCommand) -> Result<(), CliError> {
 }
 
 fn add(paths: &Paths, args: AddArgs) -> Result<(), CliError> {
-    let file = paths.settings_file();
-    let mut settings = Settings::load(&file)?;
-    if settings.providers.contains_key(&args.name) {
-        return Err(CliError::new(format!(
-            "a provider named {:?} already exists",
-            args.name
-        )));
-    }
-    let mut provider = if let Some(issuer) = &args.issuer {
+    let source = if let Some(issuer) = args.issuer {
         eprintln!("Discovering {issuer} …");
-        let http = LazyHttp::default();
-        engine_call::runtime()?
-            .block_on(discovery::discover(&http, issuer))
-            .map_err(|e| CliError::with_code(e.to_string(), code::CONFIG))?
-    } else if let Some(preset) = &args.preset {
-        discovery::preset(preset)
-            .ok_or_else(|| CliError::new(format!("unknown preset {preset:?}")))?
-    } else if let Some(token_url) = &args.token_url {
-        ProviderSettings {
-            authorize_url: args.authorize_url.clone(),
-            token_url: token_url.clone(),
-            ..ProviderSettings::default()
+        ProviderSource::Issuer(issuer)
+    } else if let Some(preset) = args.preset {
+        ProviderSource::Preset(preset)
+    } else if let Some(token_url) = args.token_url {
+        ProviderSource::Endpoints {
+            authorize_url: args.authorize_url,
+            token_url,
         }
     } else {
         return Err(CliError::with_code(
             "say where the provider is: --issuer URL, --preset NAME, or --token-url URL",
-            2,
+            code::USAGE,
         ));
     };
-    provider.client_id = args.client_id;
-    if !args.scopes.is_empty() {
-        provider.scopes = args.scopes;
-    }
-    if args.device_url.is_some() {
-        provider.device_url = args.device_url;
-    }
-    if args.revoke_url.is_some() {
-        provider.revoke_url = args.revoke_url;
-    }
-    if args.client_secret_stdin {
+    let client_secret = if args.client_secret_stdin {
         let mut secret = String::new();
         std::io::stdin()
             .read_to_string(&mut secret)
             .map_err(|e| CliError::new(format!("cannot read the client secret from stdin: {e}")))?;
-        let secret = Secret::new(secret.trim_end_matches(['\r', '\n']));
-        Vault::os_keychain()
-            .save_client_secret(&args.name, &secret)
-            .map_err(|e| CliError::with_code(e.to_string(), code::KEYCHAIN))?;
-        provider.client_secret = true;
-    }
-    let summary = format!(
+        Some(Secret::new(secret.trim_end_matches(['\r', '\n'])))
+    } else {
+        None
+    };
+    let added: answer::AddProvider = engine_call::call(
+        paths,
+        Op::AddProvider {
+            name: args.name.clone(),
+            source,
+            client_id: args.client_id,
+            scopes: args.scopes,
+            device_url: args.device_url,
+            revoke_url: args.revoke_url,
+            client_secret,
+        },
+    )?;
+    println!(
         "added provider {} (token endpoint {})",
-        args.name, provider.token_url
+        args.name, added.token_url
     );
-    settings.providers.insert(args.name, provider);
-    settings.save(&file)?;
-    engine_call::reload(paths)?;
-    println!("{summary}");
     Ok(())
 }

@@ -2,10 +2,9 @@
 
 use std::time::Duration;
 
-use tokentray_core::engine::SHUTDOWN_PATIENCE;
-use tokentray_core::events::Event;
-use tokentray_core::instance::{self, Claim};
-use tokentray_core::{logging, socket, Engine, Paths};
+use tokentray_core::{logging, Engine, Paths};
+use tokentray_host::instance::{self, Claim};
+use tokentray_host::{Host, Kind, Signal};
 
 use crate::error::CliError;
 
@@ -37,7 +36,7 @@ fn launch_app(minimized: bool) -> Result<(), CliError> {
     let app = tokentray_core::paths::app_binary().map_err(|e| CliError::new(e.to_string()))?;
     let mut cmd = std::process::Command::new(&app);
     if minimized {
-        cmd.arg(tokentray_core::autostart::MINIMIZED_ARG);
+        cmd.arg(tokentray_host::autostart::MINIMIZED_ARG);
     }
     #[cfg(unix)]
     {
@@ -74,59 +73,28 @@ fn headless(paths: &Paths) -> Result<(), CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::new(format!("cannot start the engine's runtime: {e}")))?;
+    let host = Host::new(engine, Kind::Headless);
     rt.block_on(async {
-        let listener = guard
-            .take_listener()
-            .map_err(|e| CliError::new(format!("cannot listen on the socket: {e}")))?;
-        tokio::spawn(log_events(engine.clone()));
-        engine.start_scheduler();
-        tokentray_core::sleepwatch::watch(engine.clone());
-        tokentray_core::notify::start(engine.clone());
-        tracing::info!(socket = %paths.socket_file().display(), "headless engine running");
-        socket::serve(listener, engine.clone(), "headless", shutdown_signal()).await;
-        tracing::info!("stopping: a refresh in flight finishes storing its tokens first");
-        if let Err(e) = engine.shutdown(SHUTDOWN_PATIENCE).await {
-            tracing::warn!("{e}");
-        }
+        tokio::spawn(log_signals(host.signals()));
+        tracing::info!(socket = %paths.socket_file().display(), "headless engine starting");
+        host.run(guard.take_listener(), tokentray_host::run::terminated())
+            .await
+            .unwrap_or_else(|e| tracing::warn!("{e}"));
         tracing::info!("headless engine stopped");
         Ok(())
     })
 }
 
 /// Headless has no GUI to show: a second launch is only noted.
-async fn log_events(engine: Engine) {
+async fn log_signals(mut signals: tokio::sync::broadcast::Receiver<Signal>) {
     use tokio::sync::broadcast::error::RecvError;
-    let mut events = engine.subscribe();
     loop {
-        match events.recv().await {
-            Ok(Event::ActivateRequested { .. }) => {
+        match signals.recv().await {
+            Ok(Signal::ActivateRequested { .. }) => {
                 tracing::info!("another launch handed over to this headless engine");
             }
             Ok(_) | Err(RecvError::Lagged(_)) => {}
             Err(RecvError::Closed) => return,
         }
-    }
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(e) => {
-                tracing::warn!("cannot watch SIGTERM ({e}); stop with Ctrl-C");
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -1,8 +1,8 @@
 //! `tokentray status`: every account's state, from the running engine or, without one, from disk.
 
-use tokentray_core::socket::{self, ClientError, Request};
+use tokentray_core::ops::{answer, Op};
 use tokentray_core::status::Status;
-use tokentray_core::{Engine, Paths};
+use tokentray_core::Paths;
 
 use crate::error::CliError;
 
@@ -29,19 +29,8 @@ pub fn run(paths: &Paths, args: StatusArgs) -> Result<(), CliError> {
 
 /// The live status from the running engine, else what is on disk.
 fn current(paths: &Paths) -> Result<Status, CliError> {
-    match socket::call(
-        &paths.socket_file(),
-        &Request::Status,
-        crate::engine_call::ENGINE_TIMEOUT,
-    ) {
-        Ok(v) => serde_json::from_value(v).map_err(|e| {
-            CliError::new(format!(
-                "the running engine sent an unreadable status ({e}); is it an older version?"
-            ))
-        }),
-        Err(ClientError::NotRunning) => Ok(Engine::open(paths.clone())?.status()),
-        Err(e) => Err(e.into()),
-    }
+    let status: answer::Status = crate::engine_call::call(paths, Op::Status {})?;
+    Ok(status)
 }
 
 fn table(status: &Status, paths: &Paths) -> String {

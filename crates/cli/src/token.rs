@@ -1,7 +1,7 @@
 //! `tokentray token NAME` and `tokentray refresh NAME`.
 
-use tokentray_core::engine::{RefreshOutcome, RefreshReport};
-use tokentray_core::socket::Request;
+use tokentray_core::engine::RefreshOutcome;
+use tokentray_core::ops::{answer, Op};
 use tokentray_core::Paths;
 
 use crate::engine_call;
@@ -26,32 +26,14 @@ pub struct RefreshArgs {
 
 /// Prints a fresh access token and a newline, nothing else.
 pub fn token(paths: &Paths, args: TokenArgs) -> Result<(), CliError> {
-    let req = Request::Token {
-        account: args.name.clone(),
-    };
-    let name = args.name;
-    let v = engine_call::call(paths, &req, |engine| async move {
-        let t = engine.token(&name).await?;
-        Ok(serde_json::json!({ "token": t.expose() }))
-    })?;
-    let token = v["token"]
-        .as_str()
-        .ok_or_else(|| CliError::new("the engine sent no token"))?;
-    println!("{token}");
+    let credential: answer::Token = engine_call::call(paths, Op::Token { account: args.name })?;
+    println!("{}", credential.token.expose());
     Ok(())
 }
 
 /// One refresh attempt now; reports its outcome and exits with the contract's code.
 pub fn refresh(paths: &Paths, args: RefreshArgs) -> Result<(), CliError> {
-    let req = Request::Refresh {
-        account: args.name.clone(),
-    };
-    let name = args.name;
-    let v = engine_call::call(paths, &req, |engine| async move {
-        Ok(serde_json::json!(engine.refresh(&name).await?))
-    })?;
-    let report: RefreshReport = serde_json::from_value(v)
-        .map_err(|e| CliError::new(format!("unreadable refresh report ({e})")))?;
+    let report: answer::Refresh = engine_call::call(paths, Op::Refresh { account: args.name })?;
     if args.json {
         println!("{}", serde_json::json!(report));
     } else if report.outcome == RefreshOutcome::Ok {

@@ -150,9 +150,6 @@ pub struct AccountRecord {
     /// re-login as someone else is refused. Not secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
-    /// The person was notified of the current failure episode; a success starts a new one.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub notified: bool,
 }
 
 /// The last refresh failure of an account.

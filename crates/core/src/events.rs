@@ -1,5 +1,6 @@
 //! The engine's events: the one channel the tray, the notifier, the dashboard and the socket
-//! learn of changes from.
+//! learn of the engine's changes from. (GUI signals, such as a second launch asking to be
+//! shown, are the host's: `tokentray_host::signals`.)
 
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -66,11 +67,6 @@ pub enum Event {
     StorageChanged {
         /// Why it cannot be written, with what to do.
         error: Option<String>,
-    },
-    /// A second launch handed over to this engine; a GUI shows itself.
-    ActivateRequested {
-        /// True when the launch asked for the dashboard (not `--minimized`).
-        open_dashboard: bool,
     },
 }
 

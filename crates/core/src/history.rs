@@ -49,10 +49,7 @@ impl History {
 
     /// Appends `event` (events that are not about an account's life are skipped).
     pub fn record(&self, event: &Event) {
-        if matches!(
-            event,
-            Event::ActivateRequested { .. } | Event::SettingsChanged | Event::StorageChanged { .. }
-        ) {
+        if matches!(event, Event::SettingsChanged | Event::StorageChanged { .. }) {
             return;
         }
         let entry = Entry {

@@ -4,27 +4,20 @@
 //! It must never depend on Tauri, GTK or WebKit; `tests/tests/boundary.rs` enforces that.
 
 pub mod accounts;
-pub mod autostart;
-pub mod browser;
-pub mod clipboard;
 pub mod crosslock;
-pub mod dashboard;
 pub mod engine;
 pub mod events;
 pub mod fsutil;
 pub mod history;
 pub mod http;
-pub mod instance;
 pub mod jobs;
 pub mod logging;
-pub mod notify;
 pub mod oauth;
+pub mod ops;
 pub mod paths;
 pub mod schedule;
 pub mod secret;
 pub mod settings;
-pub mod sleepwatch;
-pub mod socket;
 pub mod status;
 pub mod sync;
 pub mod vault;

@@ -52,6 +52,46 @@ impl Drop for Secret {
     }
 }
 
+/// Serde for a `Secret` that must cross the user's own socket (a token handed to a tool, tokens
+/// handed in for import): `#[serde(with = "crate::secret::exposed")]` on the field, so every
+/// place a secret is written out is named.
+pub mod exposed {
+    use super::Secret;
+
+    /// Writes the value itself.
+    pub fn serialize<S: serde::Serializer>(secret: &Secret, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(secret.expose())
+    }
+
+    /// Reads a value into a `Secret`.
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+        let value: String = serde::Deserialize::deserialize(d)?;
+        Ok(Secret::new(value))
+    }
+}
+
+/// [`exposed`] for an optional secret.
+pub mod exposed_option {
+    use super::Secret;
+
+    /// Writes the value itself, or null.
+    pub fn serialize<S: serde::Serializer>(
+        secret: &Option<Secret>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match secret {
+            Some(secret) => s.serialize_some(secret.expose()),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads a value, or null, into a `Secret`.
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
+        let value: Option<String> = serde::Deserialize::deserialize(d)?;
+        Ok(value.map(Secret::new))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,10 @@ pub struct AccountStatus {
     pub expires_at: Option<String>,
     /// When the last successful refresh happened.
     pub last_refresh: Option<String>,
+    /// When the current tokens were obtained (sign-in or refresh): a failure episode is one
+    /// set of tokens failing, so the notifier tells each once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub obtained_at: Option<String>,
     /// When the next refresh is due.
     pub next_refresh: Option<String>,
     /// The last failure, until a success clears it.
@@ -89,6 +93,7 @@ mod tests {
             status: AccountState::SignedOut,
             expires_at: None,
             last_refresh: None,
+            obtained_at: None,
             next_refresh: None,
             last_error: None,
             jobs: vec![],

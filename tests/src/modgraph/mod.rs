@@ -41,10 +41,16 @@ struct Root {
 }
 
 /// Every crate of the workspace.
-const ROOTS: [Root; 5] = [
+const ROOTS: [Root; 6] = [
     Root {
         name: "core",
         dir: "crates/core/src",
+        root_file: "lib.rs",
+        required: true,
+    },
+    Root {
+        name: "host",
+        dir: "crates/host/src",
         root_file: "lib.rs",
         required: true,
     },

@@ -46,7 +46,6 @@ impl Engine {
             r.retry_at = None;
             r.failures = 0;
             r.unknown_failures = 0;
-            r.notified = false;
             if subject.is_some() {
                 r.subject = subject;
             }

@@ -120,17 +120,6 @@ impl Engine {
         self.inner.events.subscribe()
     }
 
-    /// Tells listeners (the tray) that something they show from outside the settings file
-    /// changed, such as launch at login.
-    pub fn announce_settings_changed(&self) {
-        self.publish(Event::SettingsChanged);
-    }
-
-    /// Asks the GUI, if any, to show itself (a second launch handed over to us).
-    pub fn request_activation(&self, open_dashboard: bool) {
-        self.publish(Event::ActivateRequested { open_dashboard });
-    }
-
     /// The user's pause (or resume) of one account; returns 1 if its state changed, else 0.
     pub fn set_paused(&self, name: &str, paused: bool) -> Result<usize, EngineError> {
         self.slot(name)?;

@@ -11,7 +11,7 @@
 //! - `handle`: the [`Engine`] that holds them all, and the doors they share;
 //! - behaviour, each an `impl Engine` block: `configure` (settings), `keychain`, `refresh`,
 //!   `credentials` (what callers get), `grant` (sign-in stored, sign-out), `sign_in` (the
-//!   flows), `scheduler`, `job_runner`, `snapshot` (status), `notice`, `shutdown`.
+//!   flows), `scheduler`, `job_runner`, `snapshot` (status), `shutdown`.
 
 mod configure;
 mod credentials;
@@ -21,7 +21,6 @@ mod handle;
 mod job_runner;
 mod keychain;
 mod logins;
-mod notice;
 mod outage;
 mod records;
 mod refresh;
@@ -36,7 +35,6 @@ pub use credentials::{RefreshOutcome, RefreshReport};
 pub use error::EngineError;
 pub use handle::Engine;
 pub use logins::{LoginMethod, LoginOutcome, LoginPrompt};
-pub use notice::Notice;
 pub use shutdown::SHUTDOWN_PATIENCE;
 pub use tokens::{token_set_from, Credential};
 

@@ -103,7 +103,6 @@ impl Records {
             b.state() == record.state()
                 && b.last_error == record.last_error
                 && b.paused == record.paused
-                && b.notified == record.notified
         });
         let storage = if routine && write_behind {
             state.accounts.insert(name.to_owned(), record.clone());

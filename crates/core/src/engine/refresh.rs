@@ -157,7 +157,6 @@ impl Engine {
                     r.retry_at = None;
                     r.failures = 0;
                     r.unknown_failures = 0;
-                    r.notified = false;
                 });
                 self.publish(Event::Refreshed {
                     account: name.to_owned(),

@@ -176,31 +176,6 @@ impl Engine {
         }
     }
 
-    /// A person asked to sign `name` in again (a notification's action, a menu item): start a
-    /// flow (or find the one waiting) and open its page in the browser.
-    pub async fn relogin_interactive(&self, name: &str) -> Result<LoginPrompt, EngineError> {
-        let prompt = match self.begin_login(name, LoginMethod::Auto).await {
-            Ok(p) => p,
-            Err(e) => {
-                // The person clicked and is owed an answer: the notifier tells it.
-                self.publish(Event::LoginFinished {
-                    account: name.to_owned(),
-                    ok: false,
-                    message: e.to_string(),
-                });
-                return Err(e);
-            }
-        };
-        if let Err(e) = crate::browser::open(&prompt.url) {
-            tracing::warn!(account = %name, "{e}");
-            return Err(EngineError::Login {
-                account: name.to_owned(),
-                message: e.to_string(),
-            });
-        }
-        Ok(prompt)
-    }
-
     async fn finish_login(
         &self,
         name: &str,
@@ -278,5 +253,16 @@ impl Engine {
         let vault = self.inner.vault.clone();
         let p = provider_name.to_owned();
         blocking(move || vault.client_secret(&p)).await
+    }
+
+    /// Stores a provider's client secret in the keychain (never in the settings file).
+    pub async fn save_client_secret(
+        &self,
+        provider_name: &str,
+        secret: &Secret,
+    ) -> Result<(), EngineError> {
+        let vault = self.inner.vault.clone();
+        let (p, secret) = (provider_name.to_owned(), secret.clone());
+        blocking(move || vault.save_client_secret(&p, &secret)).await
     }
 }

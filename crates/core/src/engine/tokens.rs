@@ -9,12 +9,15 @@ use crate::schedule;
 use crate::secret::Secret;
 use crate::vault::TokenSet;
 
-/// An access token and when it expires.
-#[derive(Debug, Clone)]
+/// An access token and when it expires. On the wire `{"token": …, "expires_at": RFC 3339 or
+/// null}`; it crosses only the user's own socket.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Credential {
     /// The access token.
+    #[serde(with = "crate::secret::exposed")]
     pub token: Secret,
     /// Its expiry, when the provider said.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
 }
 
@@ -25,15 +28,6 @@ impl Credential {
             token: tokens.access_token,
             expires_at: tokens.expires_at,
         }
-    }
-
-    /// The wire form: `{"token": …, "expires_at": RFC 3339 or null}`. Crosses only the
-    /// user's own socket.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "token": self.token.expose(),
-            "expires_at": self.expires_at.map(rfc3339),
-        })
     }
 }
 

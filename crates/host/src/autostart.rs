@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::fsutil;
+use tokentray_core::fsutil;
 
 /// The argument that makes the app start in the tray with no window.
 pub const MINIMIZED_ARG: &str = "--minimized";

@@ -6,7 +6,7 @@
 //! listens on the session bus instead, for tests). A clock change is a `timerfd` armed with
 //! `TFD_TIMER_CANCEL_ON_SET`, which the kernel cancels whenever the realtime clock is set.
 
-use crate::engine::Engine;
+use tokentray_core::Engine;
 
 /// Starts listening in threads of their own; each blocks in the kernel and costs nothing while
 /// idle. Without logind (macOS, Windows, containers) this logs why and does nothing.
@@ -41,7 +41,7 @@ mod linux {
     use dbus::blocking::Connection;
     use dbus::message::MatchRule;
 
-    use crate::engine::Engine;
+    use tokentray_core::Engine;
 
     pub fn run(engine: Engine) {
         let session = std::env::var("TOKENTRAY_LOGIND_BUS").is_ok_and(|b| b == "session");

@@ -5,9 +5,11 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::fsutil;
-use crate::paths::Paths;
-use crate::socket::{self, ClientError, Request};
+use tokentray_core::fsutil;
+use tokentray_core::ops::Op;
+use tokentray_core::Paths;
+
+use crate::socket::{self, ClientError};
 
 /// The outcome of trying to become the engine.
 pub enum Claim {
@@ -105,7 +107,7 @@ pub fn hand_over(
     patience: Duration,
 ) -> Result<(), ClientError> {
     let deadline = Instant::now() + patience;
-    let req = Request::Activate { open_dashboard };
+    let req = Op::Activate { open_dashboard };
     loop {
         match socket::call(&paths.socket_file(), &req, Duration::from_secs(5)) {
             Err(ClientError::NotRunning) if Instant::now() < deadline => {
@@ -120,8 +122,9 @@ pub fn hand_over(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Engine;
-    use crate::events::Event;
+    use crate::desk::HostDesk;
+    use crate::signals::{Signal, Signals};
+    use tokentray_core::Engine;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn second_claim_hands_over_to_the_first() {
@@ -133,10 +136,12 @@ mod tests {
         assert!(matches!(claim(&paths).unwrap(), Claim::Secondary));
 
         let engine = Engine::open(paths.clone()).unwrap();
-        let mut events = engine.subscribe();
+        let signals = Signals::default();
+        let mut heard = signals.subscribe();
+        let desk = HostDesk::new("test", signals.clone());
         let listener = guard.take_listener().unwrap();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(socket::serve(listener, engine, "test", async {
+        let server = tokio::spawn(socket::serve(listener, engine, desk, signals, async {
             let _ = stop_rx.await;
         }));
 
@@ -146,14 +151,14 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(
-            events.recv().await.unwrap(),
-            Event::ActivateRequested {
+            heard.recv().await.unwrap(),
+            Signal::ActivateRequested {
                 open_dashboard: true
             }
         );
         let p = paths.clone();
         let status = tokio::task::spawn_blocking(move || {
-            socket::call(&p.socket_file(), &Request::Status, Duration::from_secs(5))
+            socket::call(&p.socket_file(), &Op::Status {}, Duration::from_secs(5))
         })
         .await
         .unwrap()
@@ -179,11 +184,14 @@ mod tests {
             panic!("first claim must win");
         };
         let engine = Engine::open(paths.clone()).unwrap();
+        let signals = Signals::default();
+        let desk = HostDesk::new("test", signals.clone());
         let listener = guard.take_listener().unwrap();
         tokio::spawn(socket::serve(
             listener,
-            engine.clone(),
-            "test",
+            engine,
+            desk.clone(),
+            signals,
             std::future::pending(),
         ));
         let sock = paths.socket_file();
@@ -195,11 +203,11 @@ mod tests {
             let second = lines.next().unwrap().unwrap();
             (first, second)
         });
-        // Keep making events until the reader has one: the subscription's start is not observable.
-        let e = engine.clone();
+        // Keep making signals until the reader has one: the subscription's start is not
+        // observable.
         let publisher = tokio::spawn(async move {
             loop {
-                e.request_activation(false);
+                tokentray_core::ops::Desk::activate(&desk, false);
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         });
