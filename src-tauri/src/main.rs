@@ -179,7 +179,7 @@ fn start_host(app: &tauri::AppHandle, host: Host, mut guard: PrimaryGuard) -> Ru
         loop {
             match signals.recv().await {
                 Ok(Signal::ActivateRequested { open_dashboard }) => {
-                    tracing::info!(open_dashboard, "asked to show the dashboard");
+                    tracing::debug!(open_dashboard, "asked to show the dashboard");
                     if open_dashboard {
                         dashboard::open(&signal_app);
                     }

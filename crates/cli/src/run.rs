@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tokentray_core::{logging, Engine, Paths};
 use tokentray_host::instance::{self, Claim};
-use tokentray_host::{Host, Kind, Signal};
+use tokentray_host::{Host, Kind};
 
 use crate::error::CliError;
 
@@ -75,26 +75,11 @@ fn headless(paths: &Paths) -> Result<(), CliError> {
         .map_err(|e| CliError::new(format!("cannot start the engine's runtime: {e}")))?;
     let host = Host::new(engine, Kind::Headless);
     rt.block_on(async {
-        tokio::spawn(log_signals(host.signals()));
-        tracing::info!(socket = %paths.socket_file().display(), "headless engine starting");
+        tracing::info!(socket = %paths.socket_file().display(), "headless engine running");
         host.run(guard.take_listener(), tokentray_host::run::terminated())
             .await
             .unwrap_or_else(|e| tracing::warn!("{e}"));
         tracing::info!("headless engine stopped");
         Ok(())
     })
-}
-
-/// Headless has no GUI to show: a second launch is only noted.
-async fn log_signals(mut signals: tokio::sync::broadcast::Receiver<Signal>) {
-    use tokio::sync::broadcast::error::RecvError;
-    loop {
-        match signals.recv().await {
-            Ok(Signal::ActivateRequested { .. }) => {
-                tracing::info!("another launch handed over to this headless engine");
-            }
-            Ok(_) | Err(RecvError::Lagged(_)) => {}
-            Err(RecvError::Closed) => return,
-        }
-    }
 }

@@ -30,6 +30,11 @@ impl Desk for HostDesk {
     }
 
     fn activate(&self, open_dashboard: bool) {
+        tracing::info!(
+            open_dashboard,
+            "another launch handed over to this {}",
+            self.kind
+        );
         self.signals
             .send(Signal::ActivateRequested { open_dashboard });
     }

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{code, Cx, OpError};
+use super::context::Cx;
+use super::error::{code, OpError};
 use crate::engine::{Credential, RefreshReport};
 use crate::history::Entry;
 use crate::secret::Secret;

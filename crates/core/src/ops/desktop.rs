@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{code, Cx, OpError};
+use super::context::Cx;
+use super::error::{code, OpError};
 
 /// The socket protocol's version. New operations and new fields are additions that keep it; a
 /// change that breaks an existing request or answer raises it.

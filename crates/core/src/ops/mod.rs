@@ -7,12 +7,11 @@
 //! window) it asks of a [`Desk`], which the host layer provides: the engine stays GUI-free.
 
 mod accounts;
+mod context;
 mod desktop;
+mod error;
 mod settings_edits;
 mod sign_in;
-
-use std::path::Path;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -21,10 +20,12 @@ use crate::oauth::classify::FailureClass;
 use crate::secret::Secret;
 use crate::settings::{JobSettings, ProviderSettings};
 use crate::status::Status;
-use crate::{Engine, EngineError};
+use crate::Engine;
 
 pub use accounts::{Changed, HistoryPage};
+pub use context::{Cx, Desk};
 pub use desktop::{AppSettingsView, PingInfo, PROTOCOL};
+pub use error::{code, OpError};
 pub use settings_edits::{Endpoints, ProviderSource};
 pub use sign_in::SignInView;
 
@@ -127,34 +128,6 @@ impl std::fmt::Debug for Op {
     }
 }
 
-/// What the desktop around the engine does for an operation. The host layer implements it; the
-/// engine never touches a clipboard, a browser or a window.
-pub trait Desk: Send + Sync {
-    /// What `ping` reports: `app`, `headless` or `cli`.
-    fn kind(&self) -> &'static str;
-    /// A second launch asks the GUI to show itself.
-    fn activate(&self, open_dashboard: bool);
-    /// Puts a secret on the clipboard for `for_how_long`, out of clipboard history; false when
-    /// there is no clipboard.
-    fn copy_secret(&self, secret: &Secret, for_how_long: Duration) -> bool;
-    /// Opens a web page in the person's browser.
-    fn open_url(&self, url: &str) -> Result<(), String>;
-    /// Opens a folder in the file manager.
-    fn open_folder(&self, path: &Path) -> Result<(), String>;
-    /// Whether the tray app launches at login.
-    fn autostart(&self) -> bool;
-    /// Makes the tray app launch at login, or not.
-    fn set_autostart(&self, on: bool) -> Result<(), String>;
-}
-
-/// What an operation runs with.
-pub struct Cx<'a> {
-    /// The engine.
-    pub engine: &'a Engine,
-    /// The desktop around it.
-    pub desk: &'a dyn Desk,
-}
-
 /// Performs `op` and answers its JSON. The one way every front end runs an operation.
 pub async fn perform(
     engine: &Engine,
@@ -162,59 +135,6 @@ pub async fn perform(
     op: Op,
 ) -> Result<serde_json::Value, OpError> {
     dispatch(&Cx { engine, desk }, op).await
-}
-
-/// Why an operation failed: a stable code and the sentence for the user, the same on every
-/// path (socket, dashboard, CLI).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[error("{message}")]
-pub struct OpError {
-    /// A stable machine-readable code (the engine's, or one of [`code`]).
-    pub code: String,
-    /// What went wrong and what to do.
-    pub message: String,
-}
-
-/// Codes of failures that are the operation's, not the engine's.
-pub mod code {
-    /// An argument is malformed (an interval, a header, a URL): a usage error.
-    pub const BAD_ARGUMENT: &str = "bad_argument";
-    /// The request cannot be done as asked (a name taken, a job that does not exist).
-    pub const INVALID: &str = "invalid";
-    /// This desktop cannot do it (no clipboard, no browser, not a stream).
-    pub const UNSUPPORTED: &str = "unsupported";
-    /// The answer could not be written.
-    pub const INTERNAL: &str = "internal";
-}
-
-impl OpError {
-    /// A failure with `code`.
-    pub fn new(code: &str, message: impl Into<String>) -> OpError {
-        OpError {
-            code: code.to_owned(),
-            message: message.into(),
-        }
-    }
-
-    /// The request cannot be done as asked.
-    pub fn invalid(message: impl Into<String>) -> OpError {
-        OpError::new(code::INVALID, message)
-    }
-
-    /// An argument is malformed.
-    pub fn bad_argument(message: impl Into<String>) -> OpError {
-        OpError::new(code::BAD_ARGUMENT, message)
-    }
-
-    fn unanswerable(e: serde_json::Error) -> OpError {
-        OpError::new(code::INTERNAL, format!("cannot write the answer: {e}"))
-    }
-}
-
-impl From<EngineError> for OpError {
-    fn from(e: EngineError) -> OpError {
-        OpError::new(e.code(), e.to_string())
-    }
 }
 
 #[cfg(test)]

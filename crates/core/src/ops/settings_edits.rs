@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Cx, OpError};
+use super::context::Cx;
+use super::error::OpError;
 use crate::oauth::classify::FailureClass;
 use crate::oauth::discovery;
 use crate::secret::Secret;

@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{code, Cx, OpError};
+use super::context::Cx;
+use super::error::{code, OpError};
 use crate::engine::{LoginMethod, LoginOutcome, LoginPrompt};
 use crate::secret::Secret;
 

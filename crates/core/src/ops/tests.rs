@@ -1,8 +1,10 @@
 //! The operation surface: one catalog, typed requests, the same validation and error codes for
 //! every caller.
 
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use super::*;
 use crate::http::LazyHttp;
