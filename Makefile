@@ -24,7 +24,7 @@ TAURI_DRIVER_VERSION := 2.1.0
 TAURI_DRIVER := target/tools/bin/tauri-driver
 UNAME := $(shell uname -s)
 
-.PHONY: run test bench fuzz deps test-deps rust-check build-release build-tests lint screenshots clean
+.PHONY: run test bench bench-compare fuzz deps test-deps rust-check build-release build-tests lint screenshots clean
 
 ## run: install missing packages, build in release mode, start the tray app
 run: deps build-release
@@ -102,6 +102,24 @@ bench: test-deps build-release
 	tests/session.sh $(CARGO) bench --locked -p tokentray-tests --bench cli
 	tests/session.sh $(CARGO) bench --locked -p tokentray-tests --bench keychain
 	tests/session.sh $(CARGO) bench --locked -p tokentray-tests --bench idle
+
+## bench-compare: the scheduler (10,000 accounts), CLI and idle benchmarks of commit BEFORE and
+## of this tree, one after the other in one run, for a before/after table in docs/performance.md.
+## BEFORE is built in target/before from a copy of this tree's release dependencies.
+BEFORE ?= 4400d94
+bench-compare: test-deps build-release
+	$(CARGO) build --release --locked -p bare-tray
+	rm -rf target/before && mkdir -p target/before/target
+	git archive $(BEFORE) | tar -x -C target/before
+	ln -s $(CURDIR)/$(OIDC_DIR)/node_modules target/before/$(OIDC_DIR)/node_modules
+	cp -r target/release target/before/target/
+	cd target/before && $(CARGO) build --release --locked -p tokentray -p tokentray-app -p bare-tray
+	for tree in target/before .; do \
+	  echo "==== $$tree"; \
+	  (cd $$tree && $(CARGO) bench --locked -p tokentray-tests --bench scheduler -- 10000 && \
+	   $(CURDIR)/tests/session.sh $(CARGO) bench --locked -p tokentray-tests --bench cli && \
+	   $(CURDIR)/tests/session.sh $(CARGO) bench --locked -p tokentray-tests --bench idle) || exit 1; \
+	done
 
 ## fuzz: each cargo-fuzz target for FUZZ_SECONDS (default 60); a crash fails and leaves its input
 ## in tests/fuzz/artifacts/ (turn it into a regression test)
