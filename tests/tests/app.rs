@@ -59,6 +59,17 @@ fn tray_app_stays_up_idles_quietly_and_a_second_launch_hands_over() {
         "the app did not log the hand-over:\n{}",
         app.output()
     );
+
+    // SIGTERM (a logout) stops the tray app as Quit does: the host stops, the engine shuts
+    // down and flushes, the socket goes, and the exit is clean.
+    let status = app.terminate();
+    assert!(status.success(), "{status:?}\n{}", app.output());
+    assert!(
+        app.output().contains("engine stopped"),
+        "the app exited without stopping its engine:\n{}",
+        app.output()
+    );
+    assert!(!s.socket().exists(), "socket removed on exit");
 }
 
 #[test]

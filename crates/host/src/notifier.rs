@@ -180,7 +180,11 @@ impl Notifier {
         };
         if !enabled {
             // Told in the tray and the dashboard only, as the settings ask.
-            tracing::info!(account = %notice.account, class = %notice.class, "notification turned off in the settings");
+            tracing::info!(
+                account = %notice.account,
+                class = %notice.class,
+                "notification turned off in the settings"
+            );
             return;
         }
         let (summary, body, kind) = describe(engine, &notice);
@@ -192,11 +196,11 @@ impl Notifier {
                 let engine = engine.clone();
                 let name = name.clone();
                 rt.spawn(async move {
-                if let Err(e) = crate::relogin::relogin(&engine, &name).await {
-                    tracing::warn!(account = %name, "re-login from the notification failed: {e}");
-                    tell_sign_in_failed(&name, &e.to_string());
-                }
-            });
+                    if let Err(e) = crate::relogin::relogin(&engine, &name).await {
+                        tracing::warn!(account = %name, "re-login from the notification: {e}");
+                        tell_sign_in_failed(&name, &e.to_string());
+                    }
+                });
             }
         };
         let action: Option<Box<dyn Fn() + Send>> = match kind {
