@@ -140,6 +140,14 @@ pub struct AccountRecord {
     /// The last failure, until a success clears it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<LastError>,
+    /// The provider asked not to be asked again before this (its `Retry-After`): the schedule,
+    /// a waiting caller and the network's return all wait for it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub not_before: Option<time::OffsetDateTime>,
     /// Consecutive transient failures (drives the backoff).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub failures: u32,

@@ -11,8 +11,15 @@ pub const MIN_LEAD: Duration = Duration::from_secs(30);
 pub const MAX_LEAD: Duration = Duration::from_secs(300);
 /// The first retry delay after a transient failure.
 pub const BACKOFF_BASE: Duration = Duration::from_secs(5);
-/// The longest wait between retries.
+/// The longest wait between retries while the access token still works.
 pub const BACKOFF_CAP: Duration = Duration::from_secs(15 * 60);
+/// The longest wait between retries once the access token has expired (or will within the lead)
+/// and the provider answered: the wait grown during an outage must not outlast it, so the
+/// account works again within seconds of the provider's return.
+pub const PROBE_CAP: Duration = Duration::from_secs(6);
+/// The same when nothing answered at all (the network, not the provider): the network's return
+/// is an event that re-checks at once, so probing can be sparser.
+pub const OFFLINE_PROBE_CAP: Duration = Duration::from_secs(30);
 
 /// How long before expiry to refresh: 10% of the lifetime, clamped to [30 s, 5 min], and never
 /// more than half the lifetime (a 20 s token is refreshed after 10 s, not in a tight loop).
@@ -44,16 +51,25 @@ pub fn needs_refresh(
     now >= refresh_at(obtained_at, expires_at, 0.0)
 }
 
-/// The wait before retry number `attempt` (1-based): "full jitter" — uniform in
-/// [0, min(cap, base·2^(attempt-1))] — and never shorter than the server's `Retry-After`.
-pub fn backoff(attempt: u32, retry_after: Option<Duration>, jitter: f64) -> Duration {
-    let exp = BACKOFF_BASE
-        .saturating_mul(
-            1u32.checked_shl(attempt.saturating_sub(1))
-                .unwrap_or(u32::MAX),
-        )
-        .min(BACKOFF_CAP);
-    let wait = exp.mul_f64(jitter.clamp(0.0, 1.0));
+/// The wait before retry number `attempt` (1-based), never shorter than the server's
+/// `Retry-After`. While the token lives: "full jitter", uniform in [0, min(cap,
+/// base·2^(attempt-1))]. While it is expired, `probe` caps the growth and the jitter is "equal"
+/// (uniform in the upper half), so probes come at a steady cadence, neither bunched nor late.
+pub fn backoff(
+    attempt: u32,
+    retry_after: Option<Duration>,
+    jitter: f64,
+    probe: Option<Duration>,
+) -> Duration {
+    let grown = BACKOFF_BASE.saturating_mul(
+        1u32.checked_shl(attempt.saturating_sub(1))
+            .unwrap_or(u32::MAX),
+    );
+    let jitter = jitter.clamp(0.0, 1.0);
+    let wait = match probe {
+        Some(cap) => grown.min(cap).mul_f64(0.5 + 0.5 * jitter),
+        None => grown.min(BACKOFF_CAP).mul_f64(jitter),
+    };
     match retry_after {
         Some(ra) => wait.max(ra.min(BACKOFF_CAP)),
         None => wait,
@@ -126,18 +142,40 @@ mod tests {
 
     #[test]
     fn backoff_grows_caps_and_honours_retry_after() {
-        assert_eq!(backoff(1, None, 1.0), Duration::from_secs(5));
-        assert_eq!(backoff(3, None, 1.0), Duration::from_secs(20));
-        assert_eq!(backoff(40, None, 1.0), BACKOFF_CAP);
-        assert_eq!(backoff(3, None, 0.0), Duration::ZERO);
+        assert_eq!(backoff(1, None, 1.0, None), Duration::from_secs(5));
+        assert_eq!(backoff(3, None, 1.0, None), Duration::from_secs(20));
+        assert_eq!(backoff(40, None, 1.0, None), BACKOFF_CAP);
+        assert_eq!(backoff(3, None, 0.0, None), Duration::ZERO);
         assert_eq!(
-            backoff(1, Some(Duration::from_secs(60)), 0.1),
+            backoff(1, Some(Duration::from_secs(60)), 0.1, None),
             Duration::from_secs(60)
         );
         assert_eq!(
-            backoff(1, Some(Duration::from_secs(86_400)), 0.1),
+            backoff(1, Some(Duration::from_secs(86_400)), 0.1, None),
             BACKOFF_CAP
         );
+    }
+
+    #[test]
+    fn an_expired_token_is_probed_at_a_steady_cadence_however_long_the_outage() {
+        // An hour of failures: still a few seconds apart, never zero, never past the cap.
+        for attempt in [2, 10, 700] {
+            for jitter in [0.0, 0.5, 0.999] {
+                let wait = backoff(attempt, None, jitter, Some(PROBE_CAP));
+                assert!(
+                    wait >= PROBE_CAP / 2 && wait <= PROBE_CAP,
+                    "{attempt}: {wait:?}"
+                );
+            }
+        }
+        // The first probe comes sooner; a provider's Retry-After still wins.
+        assert!(backoff(1, None, 0.0, Some(PROBE_CAP)) >= BACKOFF_BASE / 2);
+        assert_eq!(
+            backoff(50, Some(Duration::from_secs(120)), 0.3, Some(PROBE_CAP)),
+            Duration::from_secs(120)
+        );
+        // While the token lives the long cap stays.
+        assert_eq!(backoff(40, None, 1.0, None), BACKOFF_CAP);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Tokentray's host layer: the adapters that put the engine (`tokentray-core`) on a desktop.
 //! The local socket and its client, the one-per-user claim, desktop notifications, the sleep
 //! and clock watchers, the clipboard, the browser, launch at login, and the signals a GUI
-//! listens to (activation, app settings changed). [`Host::run`] is what both `tokentray run
+//! listens to (activation, app settings changed), and the network watcher. [`Host::run`] is what both `tokentray run
 //! --headless` and the tray app call; the engine knows nothing of any of this.
 
 pub mod autostart;
@@ -9,6 +9,7 @@ pub mod browser;
 pub mod clipboard;
 pub mod desk;
 pub mod instance;
+pub mod netwatch;
 pub mod notifier;
 pub mod relogin;
 pub mod run;

@@ -67,9 +67,9 @@ impl Host {
             .send(Signal::ActivateRequested { open_dashboard });
     }
 
-    /// Runs the engine's scheduler, the sleep and clock watchers, the notifier and the socket
-    /// server on `listener`, until `shutdown` completes; then stops the engine (a refresh in
-    /// flight stores its tokens first) and returns. Call within a tokio runtime.
+    /// Runs the engine's scheduler, the sleep, clock and network watchers, the notifier and the
+    /// socket server on `listener`, until `shutdown` completes; then stops the engine (a
+    /// refresh in flight stores its tokens first) and returns. Call within a tokio runtime.
     pub async fn run(
         &self,
         listener: std::io::Result<tokio::net::UnixListener>,
@@ -78,6 +78,7 @@ impl Host {
         let engine = &self.engine;
         engine.start_scheduler();
         crate::sleepwatch::watch(engine.clone());
+        crate::netwatch::watch(engine.clone());
         crate::notifier::start(engine.clone());
         match listener {
             Ok(listener) => {

@@ -94,12 +94,17 @@ impl Engine {
             // refresh whose tokens the keychain refused left them in the cache).
             Err(e @ EngineError::Temporary { .. }) => {
                 let now = OffsetDateTime::now_utc();
-                slot.cached()
+                let working = slot
+                    .cached()
                     .into_iter()
                     .chain([tokens])
                     .find(|t| still_valid(t, now))
-                    .map(Credential::of)
-                    .ok_or(e)
+                    .map(Credential::of);
+                if working.is_none() {
+                    // Nothing works and nothing could be refreshed: say so (jobs hold).
+                    self.mark_stale(name);
+                }
+                working.ok_or(e)
             }
             Err(e) => Err(e),
         }

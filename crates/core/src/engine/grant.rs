@@ -44,6 +44,7 @@ impl Engine {
             r.expires_at = tokens.expires_at;
             r.last_error = None;
             r.retry_at = None;
+            r.not_before = None;
             r.failures = 0;
             r.unknown_failures = 0;
             if subject.is_some() {

@@ -29,9 +29,28 @@ impl Engine {
             if !current.is_some_and(|c| Arc::ptr_eq(&c, &job)) {
                 return; // removed or changed
             }
-            if self.record(&job.spec.account).state() != AccountState::Enabled {
+            let state = self.record(&job.spec.account).state();
+            if state != AccountState::Enabled {
                 held = true;
                 job.set_next(None);
+                if state == AccountState::Stale {
+                    // A due job is a caller waiting for a token: when its turn comes it asks
+                    // for one (which tries a refresh at once, spaced like any caller), and
+                    // runs as soon as the account works again.
+                    let wait =
+                        Duration::try_from(next - OffsetDateTime::now_utc()).unwrap_or_default();
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {
+                            next = OffsetDateTime::now_utc() + job.interval();
+                            if let Err(e) = self.token(&job.spec.account).await {
+                                tracing::debug!(job = %job.spec.name, "held: {e}");
+                            }
+                            continue;
+                        }
+                        _ = job.wake.notified() => continue,
+                        _ = self.closed() => return,
+                    }
+                }
                 tokio::select! {
                     _ = job.wake.notified() => continue,
                     _ = self.closed() => return,

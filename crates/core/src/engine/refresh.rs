@@ -36,6 +36,9 @@ pub(super) enum Mode {
 
 /// Unknown codes this many times in a row, past expiry, make the account an error.
 const UNKNOWN_LIMIT: u32 = 8;
+/// Callers that need a token from an account in trouble try at most this often: a script in a
+/// loop must not turn into a storm of token requests.
+pub(super) const CALLER_SPACING: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Engine {
     /// The single-flight refresh: one per account at a time; what `mode` says decides whether
@@ -71,6 +74,11 @@ impl Engine {
                     self.note_adopted(name, &current);
                 }
                 return Ok(current);
+            }
+        }
+        if matches!(mode, Mode::Demand) {
+            if let Some(wait) = self.caller_must_wait(name, slot) {
+                return Err(wait);
             }
         }
         // Another process (the CLI, the other engine kind) may have refreshed: the keychain is
@@ -116,6 +124,7 @@ impl Engine {
         } else {
             std::borrow::Cow::Owned(ClassTable::shared().with_overrides(&provider.errors))
         };
+        *lock(&slot.tried) = Some(std::time::Instant::now());
         let answer = refresh::refresh(
             self.inner.http.as_ref(),
             &RefreshRequest {
@@ -155,6 +164,7 @@ impl Engine {
                     r.last_refresh = Some(fresh.obtained_at);
                     r.last_error = None;
                     r.retry_at = None;
+                    r.not_before = None;
                     r.failures = 0;
                     r.unknown_failures = 0;
                 });
@@ -246,6 +256,18 @@ impl Engine {
             }
         }
         let known = failure.known;
+        // The provider's own word on when to come back, not our outage rule's.
+        let not_before = failure.retry_after.map(|ra| now + ra);
+        // An expired token is probed on a short cadence: the long backoff would outlast the
+        // outage. Not for failures the outage rule turned transient: those are dead grants
+        // being confirmed, and hammering would not help.
+        let urgent = failure.class == FailureClass::Transient
+            && tokens.is_none_or(|t| tokens_need_refresh(t, now));
+        let probe = urgent.then_some(if failure.http_status.is_some() {
+            schedule::PROBE_CAP
+        } else {
+            schedule::OFFLINE_PROBE_CAP
+        });
         let last_error = LastError {
             class: failure.class,
             code: failure.code.clone(),
@@ -275,9 +297,10 @@ impl Engine {
                         r.retry_at = None;
                         return;
                     }
-                    let wait =
-                        schedule::backoff(r.failures, retry_after, Jitter::from_entropy().sample());
+                    let jitter = Jitter::from_entropy().sample();
+                    let wait = schedule::backoff(r.failures, retry_after, jitter, probe);
                     r.retry_at = Some(now + wait);
+                    r.not_before = not_before;
                     if expired {
                         r.system = Some(AccountState::Stale);
                     }
@@ -310,7 +333,34 @@ impl Engine {
             r.obtained_at = Some(tokens.obtained_at);
             r.expires_at = tokens.expires_at;
             r.retry_at = None;
+            r.not_before = None;
         });
+    }
+
+    /// Whether a caller that needs a token now must make do without a refresh: the provider
+    /// asked to wait (`Retry-After`), or an attempt failed a moment ago (one per
+    /// [`CALLER_SPACING`], however many callers loop). Otherwise the caller tries at once,
+    /// whatever the backoff says: someone is waiting.
+    fn caller_must_wait(&self, name: &str, slot: &Slot) -> Option<EngineError> {
+        let record = self.record(name);
+        let error = record.last_error.as_ref()?;
+        let now = OffsetDateTime::now_utc();
+        let asked_to_wait = record.not_before.is_some_and(|t| t > now);
+        let just_tried = lock(&slot.tried).is_some_and(|t| t.elapsed() < CALLER_SPACING);
+        if !(asked_to_wait || just_tried) {
+            return None;
+        }
+        let mut detail = error.message.clone();
+        if let Some(t) = record.not_before.filter(|_| asked_to_wait) {
+            detail.push_str(&format!(
+                ". The provider asked to wait until {}",
+                rfc3339(t)
+            ));
+        }
+        Some(EngineError::Temporary {
+            account: name.to_owned(),
+            detail,
+        })
     }
 
     pub(super) fn error_from_record(&self, name: &str, r: &AccountRecord) -> EngineError {

@@ -68,6 +68,29 @@ impl Engine {
         }
     }
 
+    /// The network came back: every account waiting out a failure is re-checked at once, unless
+    /// its provider asked to wait longer (`Retry-After`). Returns how many were.
+    pub fn network_back(&self) -> usize {
+        let now = OffsetDateTime::now_utc();
+        let slots: Vec<(String, Arc<Slot>)> = lock(&self.inner.slots)
+            .iter()
+            .map(|(name, slot)| (name.clone(), slot.clone()))
+            .collect();
+        let mut rechecked = 0;
+        for (name, slot) in slots {
+            let r = self.record(&name);
+            let waiting = matches!(r.state(), AccountState::Enabled | AccountState::Stale)
+                && r.retry_at.is_some_and(|t| t > now)
+                && r.not_before.is_none_or(|t| t <= now);
+            if waiting {
+                self.update_record(&name, |r| r.retry_at = Some(now));
+                slot.wake.notify_one();
+                rechecked += 1;
+            }
+        }
+        rechecked
+    }
+
     /// Re-evaluates every schedule now (after a resume or a clock change): overdue refreshes run
     /// at once, overdue jobs run once.
     pub fn recheck_all(&self) {
@@ -85,6 +108,8 @@ impl Engine {
         // The moment the timer last fired: if the next due moment is not later, the record and
         // the tokens disagree, and waiting a little is better than spinning.
         let mut fired: Option<OffsetDateTime> = None;
+        // The last failure logged: an outage's hundredth identical failure is not news.
+        let mut said: Option<String> = None;
         loop {
             match self.slot(&name) {
                 Ok(current) if Arc::ptr_eq(&current, &slot) => {}
@@ -116,8 +141,17 @@ impl Engine {
                             } else {
                                 self.retry_write_back(&name, &slot).await
                             };
-                            if let Err(e) = result {
-                                tracing::info!(account = %name, "scheduled refresh failed: {e}");
+                            match result {
+                                Err(e) => {
+                                    let text = e.to_string();
+                                    if said.as_deref() == Some(text.as_str()) {
+                                        tracing::debug!(account = %name, "scheduled refresh failed again: {text}");
+                                    } else {
+                                        tracing::info!(account = %name, "scheduled refresh failed: {text}");
+                                        said = Some(text);
+                                    }
+                                }
+                                Ok(()) => said = None,
                             }
                         }
                         _ = slot.wake.notified() => {}

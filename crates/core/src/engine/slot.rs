@@ -32,6 +32,8 @@ pub(super) struct Slot {
     /// While `unsaved`: the refresh token the provider took for them. The keychain's copy is
     /// overwritten only while it still holds that one (or ours): anything else is newer.
     pub(super) spent: Mutex<Option<Secret>>,
+    /// When this process last asked the provider (so waiting callers are spaced).
+    pub(super) tried: Mutex<Option<std::time::Instant>>,
 }
 
 impl Slot {
@@ -46,6 +48,7 @@ impl Slot {
             running: AtomicBool::new(false),
             unsaved: AtomicBool::new(false),
             spent: Mutex::new(None),
+            tried: Mutex::new(None),
         }
     }
 }

@@ -344,3 +344,68 @@ async fn after_shutdown_no_refresh_spends_a_token_and_tasks_end() {
     .await
     .expect("every engine task ended");
 }
+
+/// A token endpoint that asks to be left alone for two minutes, and counts who did not.
+#[derive(Default)]
+struct Throttling(std::sync::atomic::AtomicU32);
+
+impl Http for Throttling {
+    fn send(&self, _req: HttpRequest) -> crate::http::HttpFuture<'_> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move {
+            Ok(crate::http::HttpResponse {
+                status: 429,
+                headers: vec![("retry-after".into(), "120".into())],
+                body: br#"{"error":"slow_down"}"#.to_vec(),
+            })
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_retry_after_holds_back_waiting_callers_and_the_network_coming_back() {
+    let (dir, _) = engine_with(&["a"]);
+    let http = Arc::new(Throttling::default());
+    let vault = Vault::new(Arc::new(crate::vault::MemoryStore::default()));
+    let e = Engine::with_parts(Paths::under(dir.path()), vault, http.clone()).unwrap();
+    let mut expired = for_an_hour("at", "rt");
+    expired.expires_at = Some(OffsetDateTime::now_utc() - time::Duration::seconds(1));
+    e.sign_in("a", expired).await.unwrap();
+
+    // The caller needs a token now: it tries at once, whatever the schedule says.
+    let err = e.token("a").await.unwrap_err();
+    assert_eq!(err.code(), "temporary");
+    assert_eq!(http.0.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        state_of(&e, "a"),
+        AccountState::Stale,
+        "nothing works: stale"
+    );
+    let asked = e
+        .record("a")
+        .not_before
+        .expect("the provider's Retry-After is kept");
+    assert!(asked > OffsetDateTime::now_utc() + time::Duration::seconds(110));
+
+    // Until then neither another caller nor the network's return asks again.
+    let err = e.token("a").await.unwrap_err();
+    assert!(err.to_string().contains("asked to wait"), "{err}");
+    assert_eq!(e.network_back(), 0);
+    assert_eq!(
+        http.0.load(Ordering::SeqCst),
+        1,
+        "nobody asked before Retry-After"
+    );
+}
+
+#[tokio::test]
+async fn the_network_coming_back_rechecks_every_account_waiting_out_a_failure() {
+    let (_dir, e) = engine_answering(&["a", "b"], 503, "<html>busy</html>").await;
+    let later = OffsetDateTime::now_utc() + time::Duration::minutes(10);
+    // `a` waits out a failure; `b` is fine and has nothing to retry.
+    e.update_record("a", |r| r.retry_at = Some(later));
+    assert_eq!(e.network_back(), 1);
+    let retry = e.record("a").retry_at.expect("a retry");
+    assert!(retry <= OffsetDateTime::now_utc(), "due now: {retry}");
+    assert_eq!(e.record("b").retry_at, None);
+}
