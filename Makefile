@@ -102,9 +102,11 @@ bench: test-deps build-release
 	tests/session.sh $(CARGO) bench --locked -p tokentray-tests --bench cli
 	tests/session.sh $(CARGO) bench --locked -p tokentray-tests --bench keychain
 	tests/session.sh $(CARGO) bench --locked -p tokentray-tests --bench idle
+	tests/session.sh $(CARGO) bench --locked -p tokentray-tests --bench recovery
 
 ## bench-compare: the scheduler (10,000 accounts), CLI and idle benchmarks of commit BEFORE and
-## of this tree, one after the other in one run, for a before/after table in docs/performance.md.
+## of this tree, one after the other in one run, then the recovery benchmark of both side by
+## side, for before/after tables in docs/performance.md.
 ## BEFORE is built in target/before from a copy of this tree's release dependencies.
 BEFORE ?= 4400d94
 bench-compare: test-deps build-release
@@ -120,6 +122,8 @@ bench-compare: test-deps build-release
 	   $(CURDIR)/tests/session.sh $(CARGO) bench --locked -p tokentray-tests --bench cli && \
 	   $(CURDIR)/tests/session.sh $(CARGO) bench --locked -p tokentray-tests --bench idle) || exit 1; \
 	done
+	# Recovery after an outage: this tree's engine and target/before's, side by side.
+	tests/session.sh $(CARGO) bench --locked -p tokentray-tests --bench recovery
 
 ## fuzz: each cargo-fuzz target for FUZZ_SECONDS (default 60); a crash fails and leaves its input
 ## in tests/fuzz/artifacts/ (turn it into a regression test)

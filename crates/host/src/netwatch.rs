@@ -133,12 +133,15 @@ mod linux {
         tracing::info!("watching netlink for the network coming back");
         let mut buf = vec![0u8; 64 * 1024];
         loop {
-            if let Err(e) = rustix::net::recv(&fd, &mut buf[..], RecvFlags::empty()) {
-                if e == rustix::io::Errno::INTR || e == rustix::io::Errno::NOBUFS {
-                    continue; // NOBUFS: we fell behind; there was news either way
+            match rustix::net::recv(&fd, &mut buf[..], RecvFlags::empty()) {
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => continue,
+                // We fell behind the kernel's news: there was news either way.
+                Err(rustix::io::Errno::NOBUFS) => {}
+                Err(e) => {
+                    tracing::warn!("the network watch failed ({e})");
+                    return;
                 }
-                tracing::warn!("the network watch failed ({e})");
-                return;
             }
             // Let the burst settle: drain news for a second, then re-check once.
             let until = Instant::now() + SETTLE;
