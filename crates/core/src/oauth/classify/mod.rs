@@ -11,6 +11,7 @@ use crate::secret::Secret;
 
 mod class;
 mod table;
+mod words;
 
 pub use class::FailureClass;
 use FailureClass::{Config, Permanent, Transient};
@@ -111,6 +112,9 @@ impl ClassOverrides {
 pub struct ClassTable {
     codes: BTreeMap<String, FailureClass>,
     subcodes: BTreeMap<String, FailureClass>,
+    /// Codes the person set in the settings: their word beats the provider's description.
+    #[serde(default, skip)]
+    overridden: std::collections::BTreeSet<String>,
 }
 
 impl ClassTable {
@@ -124,6 +128,7 @@ impl ClassTable {
         ClassTable {
             codes: lower(table::CODES),
             subcodes: lower(table::SUBCODES),
+            overridden: Default::default(),
         }
     }
 
@@ -138,6 +143,7 @@ impl ClassTable {
         let mut t = self.clone();
         for (k, c) in &overrides.codes {
             t.codes.insert(k.to_ascii_lowercase(), *c);
+            t.overridden.insert(k.to_ascii_lowercase());
         }
         for (k, c) in &overrides.subcodes {
             t.subcodes.insert(k.to_ascii_lowercase(), *c);
@@ -179,6 +185,20 @@ pub fn classify(answer: &RawAnswer<'_>, table: &ClassTable, now: SystemTime) -> 
     let body = &answer.body[..answer.body.len().min(SCAN_LIMIT)];
     let parsed = parse_body(body);
     let retry_after = header(answer.headers, "retry-after").and_then(|v| parse_retry_after(v, now));
+    let told_by = |rule: &words::Rule, code: String, p: &Parsed| {
+        Verdict::Failure(Failure {
+            class: rule.class,
+            advice: rule
+                .advice
+                .map_or_else(|| advice(rule.class, &code), str::to_owned),
+            code,
+            subcode: p.subcode.clone(),
+            http_status: Some(status),
+            description: p.description.clone(),
+            retry_after,
+            known: true,
+        })
+    };
     let fail = |class: FailureClass, code: String, known: bool, p: &Parsed| {
         Verdict::Failure(Failure {
             class,
@@ -203,11 +223,31 @@ pub fn classify(answer: &RawAnswer<'_>, table: &ClassTable, now: SystemTime) -> 
     }
 
     if let Some(code) = parsed.code.clone() {
-        let by_sub = parsed.subcode.as_deref().and_then(|s| table.subcode(s));
-        return match by_sub.or_else(|| table.code(&code)) {
+        if let Some(class) = parsed.subcode.as_deref().and_then(|s| table.subcode(s)) {
+            return fail(class, code, true, &parsed);
+        }
+        let by_code = table.code(&code);
+        // The words beside the code, unless the code itself says "later" or the person set
+        // this code's class: a dead grant under another code, a refusal nobody can retry away.
+        let overridden = table.overridden.contains(&code.to_ascii_lowercase());
+        if by_code != Some(Transient) && !overridden {
+            if let Some(rule) = parsed.description.as_deref().and_then(words::read) {
+                return told_by(rule, code, &parsed);
+            }
+        }
+        return match by_code {
             Some(class) => fail(class, code, true, &parsed),
             None => fail(Transient, code, false, &parsed),
         };
+    }
+
+    // No OAuth error code: words may say the refusal is for good (a region, a deleted client:
+    // the settings or the network must change), but never that the grant is dead.
+    if matches!(status, 400 | 401 | 403) {
+        let rule = parsed.description.as_deref().and_then(words::read);
+        if let Some(rule) = rule.filter(|r| r.class == Config) {
+            return told_by(rule, format!("http_{status}"), &parsed);
+        }
     }
 
     if (200..300).contains(&status) {
@@ -346,6 +386,14 @@ fn from_json(map: &serde_json::Map<String, serde_json::Value>) -> Parsed {
             p.description = str_field(inner, "message").map(sanitize);
         }
         _ => {}
+    }
+    // No description beside the code, or no code at all: the provider's words may be under
+    // another name (`message`, FastAPI's `detail`, Zoom's `reason`).
+    if p.description.is_none() {
+        p.description = ["error_description", "message", "detail", "reason"]
+            .iter()
+            .find_map(|k| str_field(map, k))
+            .map(sanitize);
     }
     // Cognito: `{"__type": "NotAuthorizedException", "message": …}` (sometimes prefixed "ns#").
     if p.code.is_none() {

@@ -56,6 +56,13 @@ pub(super) const CODES: &[(&str, FailureClass)] = &[
     ("bad_client_secret", Config),       // source: Slack
     ("ResourceNotFoundException", Config), // source: Cognito (unknown client / pool)
     ("InvalidParameterException", Config), // source: Cognito
+    // source: Google, 401 "The OAuth client was deleted." / "…disabled."
+    // (github.com/xyou365/AutoRclone/issues/98): a new client is needed, not a sign-in.
+    ("deleted_client", Config),
+    ("disabled_client", Config),
+    // source: OpenAI 403 "Country, region, or territory not supported"
+    // (github.com/home-assistant/core/issues/120072): another network, not a retry.
+    ("unsupported_country_region_territory", Config),
     // source: RFC 6749 §5.2 errata / RFC 8628 / OAuth 2.1 — come back later.
     ("temporarily_unavailable", Transient),
     ("server_error", Transient),
