@@ -186,6 +186,8 @@ pub fn classify(answer: &RawAnswer<'_>, table: &ClassTable, now: SystemTime) -> 
     let parsed = parse_body(body);
     let retry_after = header(answer.headers, "retry-after").and_then(|v| parse_retry_after(v, now));
     let told_by = |rule: &words::Rule, code: String, p: &Parsed| {
+        // Which reading spoke, for whoever wonders why (`RUST_LOG=debug`).
+        tracing::debug!(%code, class = %rule.class, source = rule.source, "classified by the provider's words");
         Verdict::Failure(Failure {
             class: rule.class,
             advice: rule
