@@ -204,7 +204,11 @@ pub fn classify(answer: &RawAnswer<'_>, table: &ClassTable, now: SystemTime) -> 
     let fail = |class: FailureClass, code: String, known: bool, p: &Parsed| {
         Verdict::Failure(Failure {
             class,
-            advice: advice(class, &code),
+            advice: if known {
+                advice(class, &code)
+            } else {
+                UNKNOWN_ADVICE.to_owned()
+            },
             code,
             subcode: p.subcode.clone(),
             http_status: Some(status),
@@ -298,6 +302,11 @@ pub fn classify_transport(failure: &TransportFailure) -> Failure {
         known: true,
     }
 }
+
+/// What an answer with a code nobody told Tokentray about says to the person.
+const UNKNOWN_ADVICE: &str = "Tokentray cannot tell what the provider means by this answer; it \
+     keeps retrying, and asks for a new sign-in if the answer keeps coming. If you know what the \
+     code means, set its class in the provider's settings (see docs/providers.md)";
 
 fn advice(class: FailureClass, code: &str) -> String {
     match (class, code) {

@@ -234,6 +234,9 @@ fn the_table_of_documented_answers() {
                 assert_eq!(f.known, expect_known, "{}", c.name);
                 assert_eq!(f.http_status, Some(c.status), "{}", c.name);
                 assert!(!f.advice.is_empty(), "{}", c.name);
+                if !expect_known {
+                    assert!(f.advice.starts_with("Tokentray cannot tell"), "{}", c.name);
+                }
             }
             _ => panic!("{}: expected {:?}, got {got:?}", c.name, c.class),
         }
