@@ -215,3 +215,26 @@ fn rust_log_sets_the_engine_log_level_for_stderr_and_file() {
         "{file_text}"
     );
 }
+
+#[test]
+fn a_person_can_overrule_what_a_provider_code_means() {
+    let s = Sandbox::new();
+    s.write_settings(
+        "[provider.local]\ntoken_url = \"http://127.0.0.1:9/token\"\nclient_id = \"c\"\n",
+    );
+    let settings = || std::fs::read_to_string(s.config_dir().join("settings.toml")).unwrap();
+    let out = s.cli(&["provider", "class", "local", "weird_expired", "permanent"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("weird_expired now means permanent"));
+    assert!(
+        settings().contains("weird_expired = \"permanent\""),
+        "{}",
+        settings()
+    );
+    let out = s.cli(&["provider", "class", "local", "weird_expired", "default"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!settings().contains("weird_expired"), "{}", settings());
+    let out = s.cli(&["provider", "class", "nope", "x", "config"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("provider list"), "{}", stderr(&out));
+}

@@ -2,6 +2,7 @@
 
 use std::io::Read;
 
+use tokentray_core::oauth::classify::FailureClass;
 use tokentray_core::oauth::discovery;
 use tokentray_core::ops::{answer, Op, ProviderSource};
 use tokentray_core::secret::Secret;
@@ -16,6 +17,17 @@ use crate::error::{code, CliError};
 pub enum ProviderCommand {
     /// Add an OAuth provider: by issuer (discovery), by endpoints, or from a preset.
     Add(Box<AddArgs>),
+    /// Overrule what Tokentray makes of one of the provider's error codes.
+    Class {
+        /// The provider's name.
+        name: String,
+        /// The error code, as `tokentray status` shows it.
+        code: String,
+        /// What it means: permanent (sign in again), transient (retry), config (fix the
+        /// settings), or default (the built-in reading).
+        #[arg(value_parser = ["permanent", "transient", "config", "default"])]
+        class: String,
+    },
     /// List the providers.
     List {
         /// Print one JSON document.
@@ -84,6 +96,26 @@ pub fn run(paths: &Paths, cmd: ProviderCommand) -> Result<(), CliError> {
             }
         }
         ProviderCommand::Add(args) => add(paths, *args)?,
+        ProviderCommand::Class { name, code, class } => {
+            let class = match class.as_str() {
+                "permanent" => Some(FailureClass::Permanent),
+                "transient" => Some(FailureClass::Transient),
+                "config" => Some(FailureClass::Config),
+                _ => None,
+            };
+            let (): answer::SetClass = engine_call::call(
+                paths,
+                Op::SetClass {
+                    provider: name.clone(),
+                    code: code.clone(),
+                    class,
+                },
+            )?;
+            match class {
+                Some(class) => println!("{name}: {code} now means {class}"),
+                None => println!("{name}: {code} is read as the built-in table says"),
+            }
+        }
     }
     Ok(())
 }

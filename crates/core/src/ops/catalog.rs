@@ -169,6 +169,17 @@ operations! {
         /// The job's name.
         name: String,
     } -> () = settings_edits::run_job;
+    /// Overrule the class of a provider's error code (its word on what the code means wins over
+    /// the built-in table and the provider's description); no class puts the table back.
+    SetClass "set_class" [Dashboard] {
+        /// The provider, as named in the settings.
+        provider: String,
+        /// The error code, as the status shows it.
+        code: String,
+        /// `permanent`, `transient` or `config`; none to forget the override.
+        #[serde(default)]
+        class: Option<FailureClass>,
+    } -> () = settings_edits::set_class;
     /// Turn the desktop notification of a failure class on or off.
     SetNotify "set_notify" [Dashboard] {
         /// `permanent` or `config`.

@@ -320,6 +320,37 @@ pub(super) async fn run_job(cx: &Cx<'_>, name: String) -> Result<(), OpError> {
     Ok(cx.engine.run_job_now(&name)?)
 }
 
+pub(super) async fn set_class(
+    cx: &Cx<'_>,
+    provider: String,
+    code: String,
+    class: Option<FailureClass>,
+) -> Result<(), OpError> {
+    let code = code.trim().to_owned();
+    if code.is_empty() || code.contains(char::is_whitespace) {
+        return Err(OpError::bad_argument(
+            "name the error code as the status shows it, such as invalid_request",
+        ));
+    }
+    cx.engine.edit_settings(|s| {
+        let Some(p) = s.providers.get_mut(&provider) else {
+            return Err(format!(
+                "no provider named {provider:?}; `tokentray provider list` lists them"
+            ));
+        };
+        match class {
+            Some(class) => {
+                p.errors.codes.insert(code.clone(), class);
+            }
+            None => {
+                p.errors.codes.remove(&code);
+            }
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
 pub(super) async fn set_notify(cx: &Cx<'_>, class: FailureClass, on: bool) -> Result<(), OpError> {
     if class == FailureClass::Transient {
         return Err(OpError::bad_argument(

@@ -185,6 +185,17 @@ async fn validation_and_codes_are_the_same_for_every_caller() {
         ),
         code::BAD_ARGUMENT
     );
+
+    // A person's reading of a code is kept in the settings, and can be taken back.
+    let set = json!({"op": "set_class", "provider": "p", "code": "weird", "class": "permanent"});
+    run(&engine, &desk, set).await.unwrap();
+    let p = engine.settings().providers["p"].clone();
+    assert_eq!(p.errors.codes.get("weird"), Some(&FailureClass::Permanent));
+    let unset = json!({"op": "set_class", "provider": "p", "code": "weird"});
+    run(&engine, &desk, unset).await.unwrap();
+    assert!(engine.settings().providers["p"].errors.is_empty());
+    let nobody = json!({"op": "set_class", "provider": "zz", "code": "x", "class": "config"});
+    assert_eq!(code_of(run(&engine, &desk, nobody).await), code::INVALID);
 }
 
 #[tokio::test]
