@@ -168,7 +168,10 @@ fn the_network_coming_back_rechecks_at_once() {
     wait_until("three failed tries", Duration::from_secs(90), || {
         server.refresh_count() >= start + 3
     });
-    assert_eq!(s.account_status("nel")["status"], "stale");
+    // The last failure recorded (the account turns stale in the same write as its next try).
+    wait_until("the account to turn stale", Duration::from_secs(30), || {
+        s.account_status("nel")["status"] == "stale"
+    });
     server.clear_faults();
     let tries = server.refresh_count();
     let sent = Instant::now();
