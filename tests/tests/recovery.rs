@@ -18,6 +18,30 @@ fn short_lived_server() -> OidcServer {
     })
 }
 
+/// The headless engine of `s`, once it answers.
+fn headless(s: &Sandbox) -> tokentray_tests::sandbox::Running {
+    let engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
+    s.wait_for_engine(Duration::from_secs(20));
+    engine
+}
+
+/// What NetworkManager sends when the machine is connected again (NM_STATE_CONNECTED_GLOBAL),
+/// on the test's own bus.
+fn network_is_back(desktop: &Desktop) {
+    let sent = desktop
+        .command("dbus-send")
+        .args([
+            "--session",
+            "--type=signal",
+            "/org/freedesktop/NetworkManager",
+            "org.freedesktop.NetworkManager.StateChanged",
+            "uint32:70",
+        ])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
 /// The token endpoint answers 503 for `outage`, starting now; returns the moment it is back.
 fn outage(server: &OidcServer, outage: Duration) -> Instant {
     let ms = outage.as_millis() as u64;
@@ -49,8 +73,7 @@ fn after_a_20_s_provider_outage_the_account_works_within_10_s() {
     let s = Sandbox::new();
     s.sign_in(&server, "ona", "ona");
     let back = outage(&server, Duration::from_secs(20));
-    let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
-    s.wait_for_engine(Duration::from_secs(20));
+    let mut engine = headless(&s);
     let took = recovery_after(&s, back, "ona");
     println!(
         "recovered {:.1} s after the provider came back",
@@ -74,8 +97,7 @@ fn after_a_5_minute_provider_outage_the_account_works_within_10_s() {
     let s = Sandbox::new();
     s.sign_in(&server, "otto", "otto");
     let back = outage(&server, Duration::from_secs(300));
-    let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
-    s.wait_for_engine(Duration::from_secs(20));
+    let mut engine = headless(&s);
     let before = server.refresh_count();
     let took = recovery_after(&s, back, "otto");
     println!(
@@ -101,8 +123,7 @@ fn a_token_caller_waiting_through_an_outage_gets_one_within_2_s_of_the_return() 
     let server = short_lived_server();
     let s = Sandbox::new();
     s.sign_in(&server, "pia", "pia");
-    let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
-    s.wait_for_engine(Duration::from_secs(20));
+    let mut engine = headless(&s);
     // Down until well past the token's death; the caller keeps asking, as a script would.
     let back = outage(&server, Duration::from_secs(30));
     wait_until("the account to turn stale", Duration::from_secs(60), || {
@@ -160,8 +181,7 @@ fn the_network_coming_back_rechecks_at_once() {
     s.sign_in(&server, "nel", "nel");
     // No answer at all (the connection dropped): the network, not the provider.
     server.fault(json!({"kind": "drop", "path": "/token"}));
-    let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
-    s.wait_for_engine(Duration::from_secs(20));
+    let mut engine = headless(&s);
     // Three tries: the next one is at least 10 s away now (the probe wait grows to 30 s while
     // only the network is missing, since its return is an event).
     let start = server.refresh_count();
@@ -175,19 +195,7 @@ fn the_network_coming_back_rechecks_at_once() {
     server.clear_faults();
     let tries = server.refresh_count();
     let sent = Instant::now();
-    // What NetworkManager sends when the machine is connected again (NM_STATE_CONNECTED_GLOBAL).
-    let ok = desktop
-        .command("dbus-send")
-        .args([
-            "--session",
-            "--type=signal",
-            "/org/freedesktop/NetworkManager",
-            "org.freedesktop.NetworkManager.StateChanged",
-            "uint32:70",
-        ])
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    network_is_back(&desktop);
     wait_until(
         "the re-check after the network came back",
         Duration::from_secs(6),
@@ -221,8 +229,7 @@ fn a_retry_after_is_honoured_by_the_schedule_callers_and_the_network() {
         "headers": {"retry-after": "120"},
         "body": {"error": "slow_down"},
     }));
-    let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
-    s.wait_for_engine(Duration::from_secs(20));
+    let mut engine = headless(&s);
     let start = server.refresh_count();
     wait_until("the 429", Duration::from_secs(30), || {
         server.refresh_count() > start
@@ -247,16 +254,7 @@ fn a_retry_after_is_honoured_by_the_schedule_callers_and_the_network() {
         "stale",
         "no working token: the account says so"
     );
-    let _ = desktop
-        .command("dbus-send")
-        .args([
-            "--session",
-            "--type=signal",
-            "/org/freedesktop/NetworkManager",
-            "org.freedesktop.NetworkManager.StateChanged",
-            "uint32:70",
-        ])
-        .status();
+    network_is_back(&desktop);
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(
         server.refresh_count(),
@@ -303,8 +301,7 @@ fn a_due_job_on_a_stale_account_tries_at_once() {
     );
     // No answer at all: without a caller the next try would be at least 10 s after the third.
     server.fault(json!({"kind": "drop", "path": "/token"}));
-    let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
-    s.wait_for_engine(Duration::from_secs(20));
+    let mut engine = headless(&s);
     wait_until("the account to turn stale", Duration::from_secs(60), || {
         s.account_status("jay")["status"] == "stale"
     });

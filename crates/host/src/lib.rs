@@ -6,6 +6,8 @@
 
 pub mod autostart;
 pub mod browser;
+#[cfg(target_os = "linux")]
+mod bus;
 pub mod clipboard;
 pub mod desk;
 pub mod instance;

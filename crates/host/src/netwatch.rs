@@ -52,13 +52,7 @@ mod linux {
     /// Listens to NetworkManager until the bus goes away; false when there is no
     /// NetworkManager to listen to.
     pub fn network_manager(engine: &Engine) -> bool {
-        let session = std::env::var("TOKENTRAY_NM_BUS").is_ok_and(|b| b == "session");
-        let conn = if session {
-            Connection::new_session()
-        } else {
-            Connection::new_system()
-        };
-        let conn = match conn {
+        let (conn, session) = match crate::bus::system_or_test("TOKENTRAY_NM_BUS") {
             Ok(c) => c,
             Err(e) => {
                 tracing::info!("no system bus ({e}); watching the network through netlink");

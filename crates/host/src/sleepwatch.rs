@@ -38,20 +38,13 @@ pub fn watch(engine: Engine) {
 mod linux {
     use std::time::Duration;
 
-    use dbus::blocking::Connection;
     use dbus::message::MatchRule;
 
     use tokentray_core::Engine;
 
     pub fn run(engine: Engine) {
-        let session = std::env::var("TOKENTRAY_LOGIND_BUS").is_ok_and(|b| b == "session");
-        let conn = if session {
-            Connection::new_session()
-        } else {
-            Connection::new_system()
-        };
-        let conn = match conn {
-            Ok(c) => c,
+        let conn = match crate::bus::system_or_test("TOKENTRAY_LOGIND_BUS") {
+            Ok((c, _)) => c,
             Err(e) => {
                 tracing::info!("no logind bus ({e}); suspend/resume will not be noticed at once");
                 return;

@@ -6,7 +6,8 @@
 
 use super::class::FailureClass::{self, Config, Permanent};
 
-/// One reading of a description: every group must match (any of its phrases), none of `unless`.
+/// One reading of a description: every group must match (any of its phrases), no phrase of any
+/// `unless` group.
 pub(super) struct Rule {
     /// The class the words give.
     pub class: FailureClass,
@@ -14,13 +15,14 @@ pub(super) struct Rule {
     pub all: &'static [&'static [&'static str]],
     /// Phrases that veto the rule (a missing parameter is our request's fault, "try again" is a
     /// pause, not a verdict).
-    pub unless: &'static [&'static str],
+    pub unless: &'static [&'static [&'static str]],
     /// What the person should do, when the class's usual sentence would mislead.
     pub advice: Option<&'static str>,
     /// Why.
     pub source: &'static str,
 }
 
+/// Words that say the answer is not a verdict: something missing from our request, or a pause.
 const NOT_A_VERDICT: &[&str] = &[
     "missing",
     "required",
@@ -35,24 +37,8 @@ const NOT_A_VERDICT: &[&str] = &[
     "timed out",
 ];
 
-/// A dead-grant reading is vetoed by the above, and by words about the request's shape (an
-/// unsupported `grant_type` is our settings, not the grant).
-const DEAD_GRANT_VETO: &[&str] = &[
-    "missing",
-    "required",
-    "must be",
-    "temporar",
-    "try again",
-    "retry",
-    "rate limit",
-    "too many",
-    "unavailable",
-    "timeout",
-    "timed out",
-    "grant_type",
-    "grant type",
-    "parameter",
-];
+/// Words about the request's shape: an unsupported `grant_type` is our settings, not the grant.
+const REQUEST_SHAPE: &[&str] = &["grant_type", "grant type", "parameter"];
 
 /// The rules, in order; the first that matches speaks.
 pub(super) const RULES: &[Rule] = &[
@@ -62,7 +48,7 @@ pub(super) const RULES: &[Rule] = &[
             &["country", "region", "territory", "geograph", "egress", "vpn", "location"],
             &["not supported", "not available", "unsupported", "blocked", "not allowed", "restricted", "denied"],
         ],
-        unless: &["temporar", "try again"],
+        unless: &[&["temporar", "try again"]],
         advice: Some(
             "The provider refuses requests from this country, region or network; connect \
              through another network and Tokentray goes on by itself",
@@ -77,7 +63,7 @@ pub(super) const RULES: &[Rule] = &[
             &["client", "application", "app "],
             &["was deleted", "been deleted", "is deleted", "was disabled", "been disabled", "is disabled", "suspended", "does not exist"],
         ],
-        unless: NOT_A_VERDICT,
+        unless: &[NOT_A_VERDICT],
         advice: Some(
             "The OAuth client is deleted or disabled at the provider; register a client again \
              and put its id in the provider settings",
@@ -91,7 +77,7 @@ pub(super) const RULES: &[Rule] = &[
             &["refresh token", "refresh_token", "refreshtoken", "grant"],
             &["expired", "revoked", "invalid", "has been used", "already used", "already been used", "reused", "no longer valid", "not valid", "unknown", "not found", "malformed"],
         ],
-        unless: DEAD_GRANT_VETO,
+        unless: &[NOT_A_VERDICT, REQUEST_SHAPE],
         advice: None,
         source: "Atlassian 403 \"Unknown or invalid refresh token.\" \
                  (developer.atlassian.com/cloud/oauth/getting-started/refresh-tokens): whatever \
@@ -106,6 +92,10 @@ pub(super) fn read(description: &str) -> Option<&'static Rule> {
         rule.all
             .iter()
             .all(|group| group.iter().any(|p| text.contains(p)))
-            && !rule.unless.iter().any(|p| text.contains(p))
+            && !rule
+                .unless
+                .iter()
+                .flat_map(|g| g.iter())
+                .any(|p| text.contains(p))
     })
 }
