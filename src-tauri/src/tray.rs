@@ -317,6 +317,7 @@ mod tests {
                     status: *state,
                     expires_at: None,
                     last_refresh: None,
+                    sign_in_expires_at: None,
                     obtained_at: None,
                     next_refresh: None,
                     last_error: None,

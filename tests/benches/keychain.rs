@@ -31,6 +31,7 @@ fn main() {
         expires_at: Some(OffsetDateTime::now_utc() + time::Duration::hours(1)),
         obtained_at: OffsetDateTime::now_utc(),
         scopes: vec!["openid".into()],
+        refresh_expires_at: None,
     };
     let mut writes = Vec::with_capacity(RUNS);
     let mut reads = Vec::with_capacity(RUNS);

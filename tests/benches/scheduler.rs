@@ -92,6 +92,7 @@ fn run(n: usize, token_url: &str) {
                     expires_at: Some(expires),
                     obtained_at: now,
                     scopes: vec![],
+                    refresh_expires_at: None,
                 },
             )
             .expect("memory vault");
@@ -215,6 +216,7 @@ fn round_trip(token_url: &str) {
                 expires_at: Some(now + time::Duration::seconds(LIFETIME_S)),
                 obtained_at: now,
                 scopes: vec![],
+                refresh_expires_at: None,
             },
         )
         .expect("memory vault");

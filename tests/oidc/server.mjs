@@ -9,6 +9,9 @@
 import http from 'node:http';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { MemoryStore, StoreAdapter } from './store.mjs';
+import {
+  MODES, TENANT_ID, answer as quirkAnswer, issuesRefreshToken, quirkStats, rotates, route as quirkRoute,
+} from './quirks.mjs';
 
 const verbose = process.env.OIDC_VERBOSE === '1';
 
@@ -78,6 +81,17 @@ const defaultClients = [
     redirect_uris: ['http://127.0.0.1/callback'],
   },
 ];
+
+// A provider's documented behaviour, or plain oidc-provider (see quirks.mjs).
+const quirk = process.env.OIDC_QUIRKS || '';
+if (quirk && !MODES.includes(quirk)) {
+  console.error(`server.mjs: OIDC_QUIRKS must be one of ${MODES.join(', ')}`);
+  process.exit(2);
+}
+if (quirk === 'google') {
+  // Google's installed-app clients have a secret (not a secret in a desktop app, but sent).
+  Object.assign(defaultClients[0], { client_secret: 'GOCSPX-tokentray-test', token_endpoint_auth_method: 'client_secret_basic' });
+}
 
 let extraClients = [];
 try {
@@ -168,15 +182,15 @@ const provider = new Provider(issuer, {
   },
   // A refresh token whenever the client may refresh, in the code flow and the device flow alike:
   // tests need not depend on offline_access / prompt=consent rules.
-  async issueRefreshToken(_ctx, client) {
-    return client.grantTypeAllowed('refresh_token');
+  async issueRefreshToken(_ctx, client, source) {
+    return quirk ? issuesRefreshToken(quirk, client, source) : client.grantTypeAllowed('refresh_token');
   },
   // Tokens do not die with the (throw-away) browser session of the scripted user.
   expiresWithSession: async () => false,
   // Every refresh rotates; replaying an old refresh token fails with invalid_grant and revokes
   // the whole grant (lib/actions/grants/refresh_token.js), like the providers whose reuse
   // detection Tokentray must survive.
-  rotateRefreshToken: true,
+  rotateRefreshToken: quirk ? rotates(quirk) : true,
   ttl: {
     AccessToken: () => ttl.access,
     RefreshToken: () => ttl.refresh,
@@ -192,6 +206,10 @@ const provider = new Provider(issuer, {
 provider.on('server_error', (ctx, err) => {
   console.error(`server.mjs: server_error on ${ctx.method} ${ctx.path}:`, err);
 });
+
+// The provider's shape of token answers (outermost, so that the record below sees the tokens
+// before a GitHub answer becomes a form).
+if (quirk) provider.use(quirkAnswer(quirk, () => ttl.refresh));
 
 // Record what the token endpoint hands out. Registered before provider.callback(), which
 // composes the middleware stack; runs around every provider route.
@@ -241,10 +259,10 @@ const html503 = '<html>\r\n<head><title>503 Service Temporarily Unavailable</tit
   + '<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n'
   + '<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
 
-function takeFault(path) {
+function takeFault(path, inner = path) {
   const now = Date.now();
   faults = faults.filter((f) => (f.until === undefined || f.until > now) && (f.count === undefined || f.count > 0));
-  const f = faults.find((x) => x.path === undefined || x.path === path);
+  const f = faults.find((x) => x.path === undefined || x.path === path || x.path === inner);
   if (f && f.count !== undefined) f.count -= 1;
   return f;
 }
@@ -311,7 +329,7 @@ async function control(req, res, what) {
       faults = [];
       sendJson(res, 200, { faults: 0 });
     } else if (route === 'GET stats') {
-      sendJson(res, 200, stats);
+      sendJson(res, 200, { ...stats, quirks: quirkStats });
     } else if (route === 'POST ttl') {
       const body = await readJson(req);
       for (const k of ['access', 'refresh', 'id']) {
@@ -354,9 +372,12 @@ server.on('request', async (req, res) => {
       await control(req, res, path.slice('/__control/'.length));
       return;
     }
-    if (path === '/token' && req.method === 'POST') stats.token_requests += 1;
-    const f = takeFault(path);
-    if (f && await applyFault(f, req, res, path)) return;
+    // The provider's own paths (a quirk mode) onto oidc-provider's; faults match either.
+    if (quirk && await quirkRoute(quirk, req, res, (t) => provider.AccessToken.find(t)) === 'handled') return;
+    const inner = new URL(req.url, issuer).pathname;
+    if (inner === '/token' && req.method === 'POST') stats.token_requests += 1;
+    const f = takeFault(path, inner);
+    if (f && await applyFault(f, req, res, inner)) return;
     if (path === '/api/whoami') {
       await whoami(req, res);
       return;

@@ -33,6 +33,7 @@ fn tokens_live_in_the_secret_service_and_nowhere_else() {
         expires_at: Some(now + time::Duration::minutes(5)),
         obtained_at: now,
         scopes: vec!["openid".into(), "api".into()],
+        refresh_expires_at: None,
     };
     assert!(vault.tokens("alice").unwrap().is_none());
     vault.save_tokens("alice", &tokens).unwrap();

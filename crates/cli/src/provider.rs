@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use tokentray_core::oauth::classify::FailureClass;
-use tokentray_core::oauth::discovery;
+use tokentray_core::oauth::presets;
 use tokentray_core::ops::{answer, Op, ProviderSource};
 use tokentray_core::secret::Secret;
 use tokentray_core::settings::Settings;
@@ -41,12 +41,18 @@ pub enum ProviderCommand {
 pub struct AddArgs {
     /// The provider's name.
     name: String,
-    /// The issuer URL; its endpoints are discovered now.
-    #[arg(long, conflicts_with_all = ["preset", "token_url"])]
+    /// The issuer URL; its endpoints are discovered now. With --preset: the instance the
+    /// preset's paths are served from (GitLab self-managed, GitHub Enterprise Server, an Entra
+    /// national cloud).
+    #[arg(long, conflicts_with = "token_url")]
     issuer: Option<String>,
     /// A well-known provider.
-    #[arg(long, value_parser = discovery::PRESETS)]
+    #[arg(long, value_parser = presets::PRESETS)]
     preset: Option<String>,
+    /// The Microsoft Entra tenant: common (the default), organizations, consumers, a tenant id
+    /// or a domain.
+    #[arg(long, requires = "preset")]
+    tenant: Option<String>,
     /// The authorization endpoint.
     #[arg(long, requires = "token_url")]
     authorize_url: Option<String>,
@@ -121,11 +127,15 @@ pub fn run(paths: &Paths, cmd: ProviderCommand) -> Result<(), CliError> {
 }
 
 fn add(paths: &Paths, args: AddArgs) -> Result<(), CliError> {
-    let source = if let Some(issuer) = args.issuer {
+    let source = if let Some(name) = args.preset {
+        ProviderSource::PresetAt {
+            name,
+            instance: args.issuer,
+            tenant: args.tenant,
+        }
+    } else if let Some(issuer) = args.issuer {
         eprintln!("Discovering {issuer} …");
         ProviderSource::Issuer(issuer)
-    } else if let Some(preset) = args.preset {
-        ProviderSource::Preset(preset)
     } else if let Some(token_url) = args.token_url {
         ProviderSource::Endpoints {
             authorize_url: args.authorize_url,

@@ -123,6 +123,13 @@ pub struct AccountRecord {
         with = "time::serde::rfc3339::option"
     )]
     pub expires_at: Option<time::OffsetDateTime>,
+    /// When the refresh token stops working, if the provider said: a new sign-in is due then.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub sign_in_expires_at: Option<time::OffsetDateTime>,
     /// The last successful refresh.
     #[serde(
         default,

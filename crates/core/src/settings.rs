@@ -90,6 +90,10 @@ pub struct ProviderSettings {
     /// The scopes to ask for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
+    /// Extra parameters of the browser sign-in's authorization request (Google's
+    /// `access_type = "offline"`, without which it sends no refresh token).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub authorize_params: BTreeMap<String, String>,
     /// True when a client secret is stored in the keychain for this provider.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub client_secret: bool,

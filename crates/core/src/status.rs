@@ -34,6 +34,9 @@ pub struct AccountStatus {
     pub expires_at: Option<String>,
     /// When the last successful refresh happened.
     pub last_refresh: Option<String>,
+    /// When the sign-in itself ends (the refresh token's expiry), if the provider said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in_expires_at: Option<String>,
     /// When the current tokens were obtained (sign-in or refresh): a failure episode is one
     /// set of tokens failing, so the notifier tells each once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,6 +96,7 @@ mod tests {
             status: AccountState::SignedOut,
             expires_at: None,
             last_refresh: None,
+            sign_in_expires_at: None,
             obtained_at: None,
             next_refresh: None,
             last_error: None,

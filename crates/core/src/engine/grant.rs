@@ -42,6 +42,7 @@ impl Engine {
             r.paused = false;
             r.obtained_at = Some(tokens.obtained_at);
             r.expires_at = tokens.expires_at;
+            r.sign_in_expires_at = tokens.refresh_expires_at;
             r.last_error = None;
             r.retry_at = None;
             r.not_before = None;
@@ -80,6 +81,7 @@ impl Engine {
                     expires_at: Some(now),
                     obtained_at: now,
                     scopes: Vec::new(),
+                    refresh_expires_at: None,
                 }
             }
             _ => return Err(EngineError::NotTokens),

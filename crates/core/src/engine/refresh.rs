@@ -161,6 +161,7 @@ impl Engine {
                     r.system = Some(AccountState::Enabled);
                     r.obtained_at = Some(fresh.obtained_at);
                     r.expires_at = fresh.expires_at;
+                    r.sign_in_expires_at = fresh.refresh_expires_at;
                     r.last_refresh = Some(fresh.obtained_at);
                     r.last_error = None;
                     r.retry_at = None;
@@ -332,6 +333,7 @@ impl Engine {
             }
             r.obtained_at = Some(tokens.obtained_at);
             r.expires_at = tokens.expires_at;
+            r.sign_in_expires_at = tokens.refresh_expires_at;
             r.retry_at = None;
             r.not_before = None;
         });

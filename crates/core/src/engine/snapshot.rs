@@ -52,6 +52,7 @@ impl Engine {
                     status: r.state(),
                     expires_at: r.expires_at.map(rfc3339),
                     last_refresh: r.last_refresh.map(rfc3339),
+                    sign_in_expires_at: r.sign_in_expires_at.map(rfc3339),
                     obtained_at: r.obtained_at.map(rfc3339),
                     next_refresh: next.map(rfc3339),
                     last_error: r.last_error.clone(),

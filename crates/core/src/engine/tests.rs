@@ -26,6 +26,7 @@ fn for_an_hour(access: &str, refresh: &str) -> TokenSet {
         expires_at: Some(now + time::Duration::hours(1)),
         obtained_at: now,
         scopes: vec![],
+        refresh_expires_at: None,
     }
 }
 

@@ -50,6 +50,7 @@ pub fn token_set_from(answer: TokenAnswer, previous: Option<&TokenSet>) -> Token
         Some(s) => s.split_whitespace().map(str::to_owned).collect(),
         None => previous.map(|p| p.scopes.clone()).unwrap_or_default(),
     };
+    let kept_refresh = answer.refresh_token.is_none();
     TokenSet {
         access_token: answer.access_token,
         refresh_token: answer
@@ -64,6 +65,13 @@ pub fn token_set_from(answer: TokenAnswer, previous: Option<&TokenSet>) -> Token
             .map(|s| now + time::Duration::seconds(s.min(10 * 365 * 86_400) as i64)),
         obtained_at: now,
         scopes,
+        // A refresh token's lifetime, as told with it; an answer that keeps the old refresh
+        // token keeps its end.
+        refresh_expires_at: match (answer.refresh_expires_in, kept_refresh) {
+            (Some(s), _) => Some(now + time::Duration::seconds(s.min(10 * 365 * 86_400) as i64)),
+            (None, true) => previous.and_then(|p| p.refresh_expires_at),
+            (None, false) => None,
+        },
     }
 }
 

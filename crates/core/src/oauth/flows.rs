@@ -63,12 +63,16 @@ pub enum LoginError {
     Listen(String),
 }
 
-/// The ID token field that OpenID providers add to the token answer.
+/// The fields providers add to the token answer: OpenID's ID token, GitHub's refresh token
+/// lifetime.
 #[derive(Clone, Default, Deserialize, Serialize)]
 pub struct IdTokenField {
     /// The ID token (a JWT), if the provider sent one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// The refresh token's lifetime in seconds, if the provider said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_expires_in: Option<u64>,
 }
 
 impl std::fmt::Debug for IdTokenField {
@@ -76,6 +80,7 @@ impl std::fmt::Debug for IdTokenField {
         let shown = self.id_token.as_ref().map(|_| "[redacted]");
         f.debug_struct("IdTokenField")
             .field("id_token", &shown)
+            .field("refresh_token_expires_in", &self.refresh_token_expires_in)
             .finish()
     }
 }
@@ -130,18 +135,58 @@ impl<'c> oauth2::AsyncHttpClient<'c> for OauthHttp {
                 })
                 .await
                 .map_err(|e| HttpFailure(format!("{e:?}")))?;
-            let mut builder = oauth2::http::Response::builder().status(answer.status);
+            let (status, body) = if answer.status == 200 {
+                as_rfc_answer(answer.body)
+            } else {
+                (answer.status, answer.body)
+            };
+            let mut builder = oauth2::http::Response::builder().status(status);
             for (k, v) in &answer.headers {
+                // The body may have become JSON; its length is the crate's to work out.
+                if k.eq_ignore_ascii_case("content-type")
+                    || k.eq_ignore_ascii_case("content-length")
+                {
+                    continue;
+                }
                 builder = builder.header(k, v);
             }
-            let body = if answer.status == 200 {
-                lenient(&answer.body).unwrap_or(answer.body)
-            } else {
-                answer.body
-            };
-            builder.body(body).map_err(|e| HttpFailure(e.to_string()))
+            builder
+                .header("content-type", "application/json")
+                .body(body)
+                .map_err(|e| HttpFailure(e.to_string()))
         })
     }
+}
+
+/// A 200 answer as RFC 6749 would have sent it. GitHub answers form-encoded unless it heeds our
+/// `Accept`, and reports errors (`authorization_pending`, `slow_down`, `bad_verification_code`)
+/// with HTTP 200: as form fields they become JSON, and an error document gets its 400, so that
+/// the device flow's polling and a refused exchange read as what they are.
+fn as_rfc_answer(body: Vec<u8>) -> (u16, Vec<u8>) {
+    let body = form_as_json(&body).unwrap_or(body);
+    let is_error = serde_json::from_slice::<serde_json::Value>(&body).is_ok_and(|v| {
+        v.get("error").is_some_and(serde_json::Value::is_string) && v.get("access_token").is_none()
+    });
+    if is_error {
+        return (400, body);
+    }
+    (200, lenient(&body).unwrap_or(body))
+}
+
+/// `a=1&b=2` → `{"a":"1","b":"2"}`; `None` for anything that is not a form.
+fn form_as_json(body: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(body).ok()?.trim();
+    if text.is_empty() || text.starts_with(['{', '[', '<']) || !text.contains('=') {
+        return None;
+    }
+    if text.contains(char::is_whitespace) {
+        return None;
+    }
+    let map: serde_json::Map<String, serde_json::Value> =
+        url::form_urlencoded::parse(text.as_bytes())
+            .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+            .collect();
+    serde_json::to_vec(&map).ok()
 }
 
 /// The `oauth2` crate reads answers to the letter of RFC 6749, but providers that refresh fine
@@ -156,7 +201,7 @@ fn lenient(body: &[u8]) -> Option<Vec<u8>> {
         obj.insert("token_type".into(), "Bearer".into());
         changed = true;
     }
-    for key in ["expires_in", "interval"] {
+    for key in ["expires_in", "interval", "refresh_token_expires_in"] {
         let number = obj
             .get(key)
             .and_then(serde_json::Value::as_str)
@@ -222,6 +267,7 @@ fn answer_from(tokens: LoginTokens) -> TokenAnswer {
             .scopes()
             .map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
         token_type: Some("Bearer".into()),
+        refresh_expires_in: tokens.extra_fields().refresh_token_expires_in,
     }
 }
 
@@ -272,11 +318,26 @@ impl BrowserLogin {
             .set_auth_uri(url(AuthUrl::new, auth)?)
             .set_redirect_uri(redirect.clone());
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let (auth_url, state) = client
+        let mut request = client
             .authorize_url(CsrfToken::new_random)
             .add_scopes(scopes(provider))
-            .set_pkce_challenge(challenge)
-            .url();
+            .set_pkce_challenge(challenge);
+        // The protocol's own parameters are ours; settings only add the provider's extras.
+        const OURS: [&str; 7] = [
+            "response_type",
+            "client_id",
+            "redirect_uri",
+            "scope",
+            "state",
+            "code_challenge",
+            "code_challenge_method",
+        ];
+        for (k, v) in &provider.authorize_params {
+            if !OURS.contains(&k.as_str()) {
+                request = request.add_extra_param(k.as_str(), v.as_str());
+            }
+        }
+        let (auth_url, state) = request.url();
         Ok(BrowserLogin {
             listener,
             url: auth_url.to_string(),

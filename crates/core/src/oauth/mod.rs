@@ -3,4 +3,5 @@
 pub mod classify;
 pub mod discovery;
 pub mod flows;
+pub mod presets;
 pub mod refresh;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::context::Cx;
 use super::error::OpError;
 use crate::oauth::classify::FailureClass;
-use crate::oauth::discovery;
+use crate::oauth::{discovery, presets};
 use crate::secret::Secret;
 use crate::settings::{parse_duration, AccountSettings, JobSettings, ProviderSettings};
 use crate::EngineError;
@@ -15,8 +15,20 @@ use crate::EngineError;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "value")]
 pub enum ProviderSource {
-    /// One of [`discovery::PRESETS`].
+    /// One of [`presets::PRESETS`] at its public service.
     Preset(String),
+    /// A preset at an instance of one's own (GitLab self-managed, GitHub Enterprise Server, an
+    /// Entra national cloud) or in an Entra tenant.
+    PresetAt {
+        /// One of [`presets::PRESETS`].
+        name: String,
+        /// The instance's base URL.
+        #[serde(default)]
+        instance: Option<String>,
+        /// The Entra tenant (microsoft only).
+        #[serde(default)]
+        tenant: Option<String>,
+    },
     /// An issuer URL whose discovery document is read now.
     Issuer(String),
     /// Endpoints given one by one.
@@ -61,12 +73,19 @@ impl From<&ProviderSettings> for Endpoints {
 /// A new provider's settings from its source (discovery reads the issuer's document now).
 async fn provider_from(source: &ProviderSource) -> Result<ProviderSettings, OpError> {
     match source {
-        ProviderSource::Preset(name) => discovery::preset(name).ok_or_else(|| {
-            OpError::bad_argument(format!(
-                "there is no preset named {name:?}; the presets are {}",
-                discovery::PRESETS.join(", ")
-            ))
-        }),
+        ProviderSource::Preset(name) => presets::preset(name, &presets::Place::default())
+            .map_err(|e| OpError::bad_argument(e.to_string())),
+        ProviderSource::PresetAt {
+            name,
+            instance,
+            tenant,
+        } => {
+            let place = presets::Place {
+                instance: instance.clone(),
+                tenant: tenant.clone(),
+            };
+            presets::preset(name, &place).map_err(|e| OpError::bad_argument(e.to_string()))
+        }
         ProviderSource::Issuer(url) => {
             let http = crate::http::LazyHttp::default();
             discovery::discover(&http, url.trim())
@@ -240,7 +259,7 @@ pub(super) async fn add_provider(
 }
 
 pub(super) async fn presets(_: &Cx<'_>) -> Result<Vec<String>, OpError> {
-    Ok(discovery::PRESETS.iter().map(|p| (*p).to_owned()).collect())
+    Ok(presets::PRESETS.iter().map(|p| (*p).to_owned()).collect())
 }
 
 pub(super) async fn discover(_: &Cx<'_>, source: ProviderSource) -> Result<Endpoints, OpError> {

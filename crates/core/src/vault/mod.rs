@@ -34,6 +34,9 @@ pub struct TokenSet {
     pub obtained_at: OffsetDateTime,
     /// The granted scopes.
     pub scopes: Vec<String>,
+    /// When the refresh token stops working, if the provider said (GitHub App user tokens'
+    /// `refresh_token_expires_in`): the day a new sign-in will be needed.
+    pub refresh_expires_at: Option<OffsetDateTime>,
 }
 
 impl TokenSet {
@@ -63,6 +66,12 @@ struct Stored {
     obtained_at: OffsetDateTime,
     #[serde(default)]
     scopes: Vec<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    refresh_expires_at: Option<OffsetDateTime>,
 }
 
 /// This platform's keychain store: the Secret Service on Linux, else the `keyring` crate.
@@ -120,6 +129,7 @@ impl Vault {
             expires_at: s.expires_at,
             obtained_at: s.obtained_at,
             scopes: s.scopes,
+            refresh_expires_at: s.refresh_expires_at,
         }))
     }
 
@@ -133,6 +143,7 @@ impl Vault {
             expires_at: tokens.expires_at,
             obtained_at: tokens.obtained_at,
             scopes: tokens.scopes.clone(),
+            refresh_expires_at: tokens.refresh_expires_at,
         };
         // Serializing a struct of strings and dates cannot fail.
         let json = Secret::new(serde_json::to_string(&stored).unwrap_or_default());
@@ -172,6 +183,7 @@ mod tests {
             expires_at: Some(OffsetDateTime::UNIX_EPOCH + time::Duration::hours(1)),
             obtained_at: OffsetDateTime::UNIX_EPOCH,
             scopes: vec!["openid".into()],
+            refresh_expires_at: None,
         }
     }
 

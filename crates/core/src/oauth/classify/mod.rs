@@ -7,13 +7,16 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::secret::Secret;
-
 mod class;
+mod parse;
 mod table;
+mod token_answer;
 mod words;
 
 pub use class::FailureClass;
+pub use parse::sanitize;
+use parse::{parse_body, Parsed};
+pub use token_answer::TokenAnswer;
 use FailureClass::{Config, Permanent, Transient};
 
 /// A raw answer from the token endpoint.
@@ -46,23 +49,6 @@ pub enum Verdict {
     Ok(TokenAnswer),
     /// A failure and its class.
     Failure(Failure),
-}
-
-/// A successful token response. The tokens are [`Secret`]s from the moment they are parsed.
-#[derive(Debug, Clone)]
-pub struct TokenAnswer {
-    /// The new access token.
-    pub access_token: Secret,
-    /// A new (rotated) refresh token, if the provider sent one.
-    pub refresh_token: Option<Secret>,
-    /// A new ID token, if any.
-    pub id_token: Option<Secret>,
-    /// The access token's lifetime in seconds.
-    pub expires_in: Option<u64>,
-    /// The granted scopes (space-separated), if sent.
-    pub scope: Option<String>,
-    /// The token type (normally `Bearer`).
-    pub token_type: Option<String>,
 }
 
 /// A classified failure.
@@ -162,22 +148,8 @@ impl ClassTable {
 
 /// The most of a body we look at; enough for any real error document.
 const SCAN_LIMIT: usize = 64 * 1024;
-/// The longest description kept.
-const DESCRIPTION_LIMIT: usize = 300;
 /// The longest `Retry-After` honoured.
 const RETRY_AFTER_CAP: Duration = Duration::from_secs(3600);
-
-/// An error as the provider expressed it, before classification.
-#[derive(Debug, Default)]
-struct Parsed {
-    code: Option<String>,
-    subcode: Option<String>,
-    description: Option<String>,
-    /// The answer was a token response.
-    tokens: Option<TokenAnswer>,
-    /// The body was a readable document (JSON object or form).
-    readable: bool,
-}
 
 /// Classifies one raw answer from the token endpoint.
 pub fn classify(answer: &RawAnswer<'_>, table: &ClassTable, now: SystemTime) -> Verdict {
@@ -247,11 +219,10 @@ pub fn classify(answer: &RawAnswer<'_>, table: &ClassTable, now: SystemTime) -> 
         };
     }
 
-    // No OAuth error code: words may say the refusal is for good (a region, a deleted client:
-    // the settings or the network must change), but never that the grant is dead.
-    if matches!(status, 400 | 401 | 403) {
-        let rule = parsed.description.as_deref().and_then(words::read);
-        if let Some(rule) = rule.filter(|r| r.class == Config) {
+    // No code, but a readable refusal in the provider's words ("Invalid refresh token", "not
+    // available in your country"): they decide. A proxy's page is never read as a verdict.
+    if matches!(status, 400 | 401 | 403) && parsed.readable {
+        if let Some(rule) = parsed.description.as_deref().and_then(words::read) {
             return told_by(rule, format!("http_{status}"), &parsed);
         }
     }
@@ -352,151 +323,7 @@ fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     )
 }
 
-fn parse_body(body: &[u8]) -> Parsed {
-    let text = String::from_utf8_lossy(body);
-    let trimmed = text.trim();
-    if trimmed.starts_with('{') {
-        if let Ok(serde_json::Value::Object(map)) =
-            serde_json::from_str::<serde_json::Value>(trimmed)
-        {
-            return from_json(&map);
-        }
-        return Parsed::default();
-    }
-    if trimmed.contains('=') && !trimmed.starts_with('<') && !trimmed.contains(char::is_whitespace)
-    {
-        return from_form(trimmed);
-    }
-    Parsed::default()
-}
-
-fn str_field<'a>(
-    map: &'a serde_json::Map<String, serde_json::Value>,
-    key: &str,
-) -> Option<&'a str> {
-    map.get(key)?.as_str().filter(|s| !s.is_empty())
-}
-
-fn from_json(map: &serde_json::Map<String, serde_json::Value>) -> Parsed {
-    let mut p = Parsed {
-        readable: true,
-        ..Parsed::default()
-    };
-    match map.get("error") {
-        Some(serde_json::Value::String(code)) if !code.is_empty() => {
-            p.code = Some(code.clone());
-            p.description = str_field(map, "error_description")
-                .or_else(|| str_field(map, "message"))
-                .map(sanitize);
-        }
-        // OpenAI `{"error": {"code", "message", "type"}}`; Anthropic `{"error": {"type", …}}`.
-        Some(serde_json::Value::Object(inner)) => {
-            p.code = str_field(inner, "code")
-                .or_else(|| str_field(inner, "type"))
-                .map(str::to_owned);
-            p.description = str_field(inner, "message").map(sanitize);
-        }
-        _ => {}
-    }
-    // No description beside the code, or no code at all: the provider's words may be under
-    // another name (`message`, FastAPI's `detail`, Zoom's `reason`).
-    if p.description.is_none() {
-        p.description = ["error_description", "message", "detail", "reason"]
-            .iter()
-            .find_map(|k| str_field(map, k))
-            .map(sanitize);
-    }
-    // Cognito: `{"__type": "NotAuthorizedException", "message": …}` (sometimes prefixed "ns#").
-    if p.code.is_none() {
-        if let Some(t) = str_field(map, "__type") {
-            p.code = Some(t.rsplit('#').next().unwrap_or(t).to_owned());
-            p.description = str_field(map, "message").map(sanitize);
-        }
-    }
-    // Okta's own error shape.
-    if let Some(ec) = str_field(map, "errorCode") {
-        p.subcode = Some(ec.to_owned());
-        if p.code.is_none() {
-            p.code = Some(ec.to_owned());
-        }
-        if p.description.is_none() {
-            p.description = str_field(map, "errorSummary").map(sanitize);
-        }
-    }
-    // Microsoft: `"error_codes": [70008]` or "AADSTS70008: …" at the start of the description.
-    if p.subcode.is_none() {
-        if let Some(n) = map
-            .get("error_codes")
-            .and_then(|v| v.as_array())
-            .and_then(|a| a.first())
-            .and_then(serde_json::Value::as_u64)
-        {
-            p.subcode = Some(format!("AADSTS{n}"));
-        } else if let Some(d) = &p.description {
-            p.subcode = aadsts_prefix(d);
-        }
-    }
-    // Slack: `{"ok": false, "error": "…"}` already handled; `ok: true` is a token answer below.
-    if p.code.is_none() {
-        if let Some(at) = str_field(map, "access_token") {
-            p.tokens = Some(TokenAnswer {
-                access_token: Secret::new(at),
-                refresh_token: str_field(map, "refresh_token").map(Secret::new),
-                id_token: str_field(map, "id_token").map(Secret::new),
-                expires_in: map.get("expires_in").and_then(|v| {
-                    v.as_u64()
-                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                }),
-                scope: str_field(map, "scope").map(str::to_owned),
-                token_type: str_field(map, "token_type").map(str::to_owned),
-            });
-        }
-    }
-    p
-}
-
-fn aadsts_prefix(description: &str) -> Option<String> {
-    let rest = description.strip_prefix("AADSTS")?;
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    (!digits.is_empty()).then(|| format!("AADSTS{digits}"))
-}
-
-/// `error=bad_refresh_token&error_description=…` (GitHub without `Accept: application/json`).
-fn from_form(text: &str) -> Parsed {
-    let fields: BTreeMap<String, String> = url::form_urlencoded::parse(text.as_bytes())
-        .into_owned()
-        .collect();
-    let mut p = Parsed::default();
-    if let Some(code) = fields.get("error").filter(|c| !c.is_empty()) {
-        p.readable = true;
-        p.code = Some(code.clone());
-        p.description = fields.get("error_description").map(|d| sanitize(d));
-    } else if let Some(at) = fields.get("access_token").filter(|t| !t.is_empty()) {
-        p.readable = true;
-        p.tokens = Some(TokenAnswer {
-            access_token: Secret::new(at.clone()),
-            refresh_token: fields.get("refresh_token").cloned().map(Secret::new),
-            id_token: fields.get("id_token").cloned().map(Secret::new),
-            expires_in: fields.get("expires_in").and_then(|s| s.parse().ok()),
-            scope: fields.get("scope").cloned(),
-            token_type: fields.get("token_type").cloned(),
-        });
-    }
-    p
-}
-
-/// Keeps a provider's description printable and short.
-pub fn sanitize(s: &str) -> String {
-    let clean: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let clean = clean.trim();
-    match clean.char_indices().nth(DESCRIPTION_LIMIT) {
-        Some((cut, _)) => format!("{}…", &clean[..cut]),
-        None => clean.to_owned(),
-    }
-}
-
+#[cfg(test)]
+mod corpus;
 #[cfg(test)]
 mod tests;

@@ -35,6 +35,16 @@ pub(super) const CODES: &[(&str, FailureClass)] = &[
     ("bad_refresh_token", Permanent),
     ("bad_verification_code", Permanent),
     ("unauthorized", Permanent), // source: GitHub, an app suspended or a token not allowed
+    // source: Auth0 Authentication API errors: MFA must be done in a sign-in.
+    ("mfa_required", Permanent),
+    // source: Slack API: invalid_auth "Some aspect of authentication cannot be validated".
+    ("invalid_auth", Permanent),
+    // source: Dropbox API errors (`.tag`), LinkedIn 401 REVOKED_ACCESS_TOKEN, HubSpot
+    // EXPIRED_AUTHENTICATION.
+    ("expired_access_token", Permanent),
+    ("invalid_access_token", Permanent),
+    ("revoked_access_token", Permanent),
+    ("expired_authentication", Permanent),
     // source: AWS Cognito InitiateAuth errors (`__type`).
     ("NotAuthorizedException", Permanent),
     ("UserNotFoundException", Permanent),
@@ -63,6 +73,21 @@ pub(super) const CODES: &[(&str, FailureClass)] = &[
     // source: OpenAI 403 "Country, region, or territory not supported"
     // (github.com/home-assistant/core/issues/120072): another network, not a retry.
     ("unsupported_country_region_territory", Config),
+    // source: Google Workspace: the admin blocked the app, or it is internal to another org —
+    // the person's admin or the client's owner must act, not a sign-in.
+    ("admin_policy_enforced", Config),
+    ("org_internal", Config),
+    // source: Slack bad_redirect_uri, LinkedIn invalid_redirect_uri.
+    ("bad_redirect_uri", Config),
+    ("invalid_redirect_uri", Config),
+    // source: Amazon SP-API MissingAuthenticationToken "Access to requested resource is denied."
+    ("MissingAuthenticationToken", Config),
+    // source: google.rpc.Code: the caller lacks a permission on the project; the project's
+    // settings, not the token.
+    ("PERMISSION_DENIED", Config),
+    ("FAILED_PRECONDITION", Config),
+    // source: GitHub Copilot 403 no_copilot_access "No access to GitHub Copilot found."
+    ("no_copilot_access", Config),
     // source: RFC 6749 §5.2 errata / RFC 8628 / OAuth 2.1 — come back later.
     ("temporarily_unavailable", Transient),
     ("server_error", Transient),
@@ -80,6 +105,8 @@ pub(super) const CODES: &[(&str, FailureClass)] = &[
     ("TooManyRequestsException", Transient), // source: Cognito
     ("InternalErrorException", Transient),   // source: Cognito
     ("LimitExceededException", Transient),   // source: Cognito
+    ("RESOURCE_EXHAUSTED", Transient),       // source: google.rpc.Code
+    ("UNAVAILABLE", Transient),              // source: google.rpc.Code
 ];
 
 /// Built-in sub-codes; they win over the code.
@@ -97,17 +124,20 @@ pub(super) const SUBCODES: &[(&str, FailureClass)] = &[
     ("AADSTS50126", Permanent),  // invalid user name or password
     ("AADSTS50133", Permanent),  // session invalid: password expired or changed
     ("AADSTS70043", Permanent),  // refresh token expired by Conditional Access sign-in frequency
-    ("AADSTS53003", Permanent),  // blocked by Conditional Access
-    ("AADSTS54005", Permanent),  // code already redeemed
-    ("AADSTS65001", Permanent),  // consent missing: the user must consent again (a sign-in)
-    ("AADSTS7000215", Config),   // invalid client secret
-    ("AADSTS7000222", Config),   // client secret expired
-    ("AADSTS700016", Config),    // application not found in the tenant
-    ("AADSTS90002", Config),     // tenant not found
-    ("AADSTS900144", Config),    // a required request parameter is missing
-    ("AADSTS90033", Transient),  // "a transient error has occurred"
-    ("AADSTS50196", Transient),  // loop detected: back off
-    ("AADSTS90006", Transient),  // service could not verify the request: retry
+    ("AADSTS53003", Config), // blocked by Conditional Access: another device or network, not a sign-in
+    ("AADSTS54005", Permanent), // code already redeemed
+    ("AADSTS65001", Permanent), // consent missing: the user must consent again (a sign-in)
+    ("AADSTS7000215", Config), // invalid client secret
+    ("AADSTS7000222", Config), // client secret expired
+    ("AADSTS700016", Config), // application not found in the tenant
+    ("AADSTS90002", Config), // tenant not found
+    ("AADSTS900144", Config), // a required request parameter is missing
+    ("AADSTS9002313", Config), // "Invalid request. Request is malformed or invalid."
+    ("AADSTS90033", Transient), // "a transient error has occurred"
+    ("AADSTS50196", Transient), // loop detected: back off
+    ("AADSTS90006", Transient), // service could not verify the request: retry
+    // source: Azure AD B2C error codes.
+    ("AADB2C90085", Transient), // "The service has encountered an internal error"
     // source: Okta API error codes.
     ("E0000011", Permanent), // invalid token provided
     ("E0000015", Config),    // feature not enabled for the org

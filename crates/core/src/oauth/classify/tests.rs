@@ -1,6 +1,8 @@
 //! The classifier against answers real providers send, each case named after its source.
 
+use super::parse::DESCRIPTION_LIMIT;
 use super::*;
+use crate::secret::Secret;
 
 /// What a case expects: `None` class means `Verdict::Ok`.
 struct Case {
@@ -78,7 +80,8 @@ const CASES: &[Case] = &[
     // A transient sub-code wins over the code's usual class.
     case("aad 90033 transient", 400, r#"{"error":"invalid_grant","error_description":"AADSTS90033: A transient error has occurred. Please try again.","error_codes":[90033]}"#, T, "invalid_grant"),
     case("aad 50196 loop", 400, r#"{"error":"invalid_grant","error_description":"AADSTS50196: The server terminated an operation because it encountered a client request loop."}"#, T, "invalid_grant"),
-    case("aad 53003 conditional access", 400, r#"{"error":"invalid_grant","error_description":"AADSTS53003: Access has been blocked by Conditional Access policies.","error_codes":[53003]}"#, P, "invalid_grant"),
+    // Blocked by policy (device, location): a sign-in from the same place is blocked again.
+    case("aad 53003 conditional access", 400, r#"{"error":"invalid_grant","error_description":"AADSTS53003: Access has been blocked by Conditional Access policies.","error_codes":[53003]}"#, C, "invalid_grant"),
     // --- Google ---
     // source: Google Identity "Using OAuth 2.0 to Access Google APIs" (refresh token expiration)
     case("google revoked", 400, r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#, P, "invalid_grant"),
@@ -174,7 +177,9 @@ const CASES: &[Case] = &[
     case("words: region refusal under an unknown code", 403, r#"{"error":{"code":"forbidden","message":"Requests from your region are not supported"}}"#, C, "forbidden"),
     case("words: region refusal without a code", 403, r#"{"message":"This service is not available in your country"}"#, C, "http_403"),
     case("words: egress refusal in detail", 403, r#"{"detail":"Access from this VPN egress is blocked"}"#, C, "http_403"),
-    case("words: a dead grant without a code is never permanent", 400, r#"{"message":"refresh token expired"}"#, T, "unparseable"),
+    // source: Twitch 400 {"status":400,"message":"Invalid refresh token"}: no code, plain words.
+    case("words: a dead grant in words alone", 400, r#"{"message":"refresh token expired"}"#, P, "http_400"),
+    case("words: but not in a proxy's page", 400, "<html><body>refresh token expired</body></html>", T, "unparseable"),
     // source: Google 401 disabled_client "The OAuth client was disabled."
     case("google disabled client", 401, r#"{"error":"disabled_client","error_description":"The OAuth client was disabled."}"#, C, "disabled_client"),
     case("words: deleted application under invalid_grant", 400, r#"{"error":"invalid_grant","error_description":"The application was deleted by its owner"}"#, C, "invalid_grant"),
@@ -241,6 +246,66 @@ fn the_table_of_documented_answers() {
             _ => panic!("{}: expected {:?}, got {got:?}", c.name, c.class),
         }
     }
+}
+
+/// The class the classifier gives one corpus answer (`Ok` counts as transient: never a verdict).
+fn class_of(a: &super::corpus::Answer, table: &ClassTable) -> FailureClass {
+    let raw = RawAnswer {
+        status: a.status,
+        headers: &[],
+        body: a.body.as_bytes(),
+    };
+    match classify(&raw, table, SystemTime::UNIX_EPOCH) {
+        Verdict::Failure(f) => f.class,
+        Verdict::Ok(_) => Transient,
+    }
+}
+
+#[test]
+fn the_corpus_of_real_answers() {
+    use std::collections::BTreeSet;
+    let table = ClassTable::builtin();
+    let corpus = super::corpus::CORPUS;
+    let providers: BTreeSet<&str> = corpus.iter().map(|a| a.provider).collect();
+    assert!(
+        corpus.len() >= 150 && providers.len() >= 25,
+        "{} cases, {} providers",
+        corpus.len(),
+        providers.len()
+    );
+    let (mut misses, mut worst) = (Vec::new(), Vec::new());
+    for a in corpus {
+        assert!(a.source.len() > 10, "{}: no source", a.provider);
+        let got = class_of(a, &table);
+        if got != a.class {
+            misses.push(format!(
+                "{} {} {}: {got}, a person says {}",
+                a.provider, a.status, a.body, a.class
+            ));
+        }
+        // The invariant: nothing a person calls transient is ever made permanent.
+        if a.class == Transient && got == Permanent {
+            worst.push(format!("{}: {}", a.provider, a.body));
+        }
+    }
+    println!("{}", misses.join("\n"));
+    assert!(
+        worst.is_empty(),
+        "transient made permanent:\n{}",
+        worst.join("\n")
+    );
+    println!(
+        "corpus: {} of {} right, {} providers",
+        corpus.len() - misses.len(),
+        corpus.len(),
+        providers.len()
+    );
+    assert!(
+        misses.is_empty(),
+        "{} misses:\n{}",
+        misses.len(),
+        misses.join("\n")
+    );
 }
 
 #[test]

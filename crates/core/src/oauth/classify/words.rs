@@ -2,9 +2,9 @@
 //! say otherwise (`invalid_request`, `unauthorized_client`), and a refusal nobody can retry away
 //! (a region, a deleted client) under codes that say "try later". Each rule names what it reads
 //! and its source. Data only; `classify` decides when words may speak (never on a 429 or 5xx,
-//! and never to make an answer without an OAuth error code permanent).
+//! never over a code the person classed, and without a code only in a readable 400/401/403).
 
-use super::class::FailureClass::{self, Config, Permanent};
+use super::class::FailureClass::{self, Config, Permanent, Transient};
 
 /// One reading of a description: every group must match (any of its phrases), no phrase of any
 /// `unless` group.
@@ -22,23 +22,37 @@ pub(super) struct Rule {
     pub source: &'static str,
 }
 
-/// Words that say the answer is not a verdict: something missing from our request, or a pause.
+/// Words that say the answer is not a verdict on the grant: something missing from our request.
 const NOT_A_VERDICT: &[&str] = &[
-    "missing",
-    "required",
+    "missing required",
+    "missing parameter",
+    "required parameter",
+    "is missing",
+    "is required",
     "must be",
-    "temporar",
-    "try again",
-    "retry",
-    "rate limit",
-    "too many",
-    "unavailable",
-    "timeout",
-    "timed out",
+    "must include",
 ];
 
 /// Words about the request's shape: an unsupported `grant_type` is our settings, not the grant.
-const REQUEST_SHAPE: &[&str] = &["grant_type", "grant type", "parameter"];
+const REQUEST_SHAPE: &[&str] = &["grant_type", "grant type", "parameter", "token request"];
+
+/// Words of a pause: whatever the code, the provider says to come back.
+const PAUSE: &[&str] = &[
+    "internal error",
+    "internal server error",
+    "temporar",
+    "transient",
+    "try again later",
+    "please try again",
+    "service unavailable",
+    "timed out",
+    "timeout",
+    "overloaded",
+    "rate limit",
+    "too many requests",
+    "throttl",
+    "limit reached",
+];
 
 /// The rules, in order; the first that matches speaks.
 pub(super) const RULES: &[Rule] = &[
@@ -54,13 +68,23 @@ pub(super) const RULES: &[Rule] = &[
              through another network and Tokentray goes on by itself",
         ),
         source: "OpenAI 403 unsupported_country_region_territory: \"Country, region, or territory not \
-                 supported\" (github.com/home-assistant/core/issues/120072); no retry helps, another \
-                 network does",
+                 supported\" (github.com/home-assistant/core/issues/120072); Gemini 400 \"User location \
+                 is not supported for the API use.\"; no retry helps, another network does",
+    },
+    Rule {
+        class: Transient,
+        all: &[PAUSE],
+        unless: &[],
+        advice: None,
+        source: "Entra AADSTS90033 \"A transient error has occurred. Please try again.\"; Azure AD B2C \
+                 AADB2C90085 \"The service has encountered an internal error\" under invalid_grant \
+                 (github.com/Azure-Samples/active-directory-b2c-dotnet-webapp-and-webapi/issues/8): \
+                 a pause under a code of verdict is still a pause",
     },
     Rule {
         class: Config,
         all: &[
-            &["client", "application", "app "],
+            &["client", "application", "app ", "robot", "service account"],
             &["was deleted", "been deleted", "is deleted", "was disabled", "been disabled", "is disabled", "suspended", "does not exist"],
         ],
         unless: &[NOT_A_VERDICT],
@@ -69,19 +93,85 @@ pub(super) const RULES: &[Rule] = &[
              and put its id in the provider settings",
         ),
         source: "Google 401 deleted_client: \"The OAuth client was deleted.\" \
-                 (github.com/xyou365/AutoRclone/issues/98); the settings need a new client, not a re-login",
+                 (github.com/xyou365/AutoRclone/issues/98); Google invalid_grant \"Robot is disabled.\"; \
+                 the settings need a new client, not a re-login",
+    },
+    Rule {
+        class: Config,
+        all: &[&[
+            "invalid client",
+            "client authentication failed",
+            "client credentials",
+            "client secret",
+            "client_secret",
+            "client_id",
+            "client id",
+            "unknown client",
+            "client not found",
+            "redirect uri",
+            "redirect_uri",
+            "code verifier",
+        ]],
+        unless: &[],
+        advice: None,
+        source: "Keycloak unauthorized_client \"Invalid client credentials\"; Dropbox \"invalid_client: \
+                 Invalid client_id or client_secret\"; Twitch \"missing client secret\"; Strava \
+                 errors [{resource: Application, field: client_id, code: invalid}]; LinkedIn \
+                 \"appid/redirect uri/code verifier does not match\": the client's settings, \
+                 whatever the code",
+    },
+    Rule {
+        class: Permanent,
+        all: &[&[
+            "hasn't authorized",
+            "has not authorized",
+            "not authorized the app",
+            "revoked access",
+            "access was revoked",
+            "deauthoriz",
+            "uninstalled",
+            "not consented",
+            "consent was revoked",
+            "withdrew consent",
+        ]],
+        unless: &[],
+        advice: None,
+        source: "Facebook OAuthException (#200) \"The user hasn't authorized the application to \
+                 perform this action\"; Azure AD B2C access_denied \"The user revoked access to the \
+                 app.\": consent is given again by signing in",
     },
     Rule {
         class: Permanent,
         all: &[
-            &["refresh token", "refresh_token", "refreshtoken", "grant"],
-            &["expired", "revoked", "invalid", "has been used", "already used", "already been used", "reused", "no longer valid", "not valid", "unknown", "not found", "malformed"],
+            &["refresh token", "refresh_token", "refreshtoken", "grant", "token", "session", "credentials", "password", "authorization code", "authorizationcode"],
+            &["expired", "revoked", "invalid", "not valid", "has been used", "already used", "already been used", "reused", "no longer valid", "unknown", "not found", "malformed", "not active", "stale"],
         ],
         unless: &[NOT_A_VERDICT, REQUEST_SHAPE],
         advice: None,
         source: "Atlassian 403 \"Unknown or invalid refresh token.\" \
-                 (developer.atlassian.com/cloud/oauth/getting-started/refresh-tokens): whatever \
-                 the code, the words say the grant is dead",
+                 (developer.atlassian.com/cloud/oauth/getting-started/refresh-tokens); Twitch 400 \
+                 \"Invalid refresh token\"; Strava [{resource: RefreshToken, code: invalid}]: \
+                 whatever the code, the words say the grant is dead",
+    },
+    Rule {
+        class: Permanent,
+        all: &[&["authentication failed", "authenticationfailed", "authentication failure"]],
+        unless: &[],
+        advice: None,
+        source: "Intuit 401 \"AuthenticationFailed; errorCode=003200\" \
+                 (github.com/routablehq/python-quickbooks/issues/120); Salesforce invalid_grant \
+                 \"authentication failure\": the user's credentials, after the client's were ruled out",
+    },
+    Rule {
+        class: Config,
+        all: &[
+            &["scope"],
+            &["invalid", "not valid", "isn't valid", "unknown", "not allowed", "unsupported", "not supported", "malformed"],
+        ],
+        unless: &[],
+        advice: None,
+        source: "Strava [{resource: Authorize, field: scope, code: invalid}]; RFC 6749 §5.2 \
+                 invalid_scope: the scopes in the settings",
     },
 ];
 
