@@ -20,6 +20,7 @@
 //   Doorkeeper's error texts, refresh tokens rotated on every refresh.
 
 import { createHash, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 
 export const MODES = ['github', 'google', 'microsoft', 'gitlab'];
 
@@ -58,7 +59,13 @@ const PATHS = {
 };
 
 // What every mode counts, for tests to read in /__control/stats.
-export const quirkStats = { slow_down: 0, device_polls: [], authorize_params: [] };
+export const quirkStats = {
+  slow_down: 0, too_fast: 0, device_polls: [], authorize_params: [], token_accept: [],
+};
+
+// What a test may ask for (POST /__control/quirk): `slow_down_next: N` answers the next N
+// pending device polls with GitHub's slow_down, as GitHub does when it wants fewer polls.
+export const controls = { slow_down_next: 0 };
 
 const aad = (code, text, error = 'invalid_grant') => ({
   error,
@@ -98,6 +105,32 @@ const ERRORS = {
   },
 };
 
+const readAll = (req) => new Promise((resolve, reject) => {
+  let data = '';
+  req.setEncoding('utf8');
+  req.on('data', (c) => { data += c; });
+  req.on('end', () => resolve(data));
+  req.on('error', reject);
+});
+
+/** A request whose body was read, to hand on with a new body (same socket, headers, method). */
+export function replayed(req, url, body) {
+  const buf = Buffer.from(body);
+  const fake = Readable.from([buf]);
+  Object.assign(fake, {
+    method: req.method,
+    url,
+    headers: { ...req.headers, 'content-length': String(buf.length) },
+    rawHeaders: [],
+    httpVersion: req.httpVersion,
+    httpVersionMajor: req.httpVersionMajor,
+    httpVersionMinor: req.httpVersionMinor,
+    socket: req.socket,
+    connection: req.socket,
+  });
+  return fake;
+}
+
 const sendJson = (res, status, body) => {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   res.end(JSON.stringify(body));
@@ -108,7 +141,8 @@ const numericId = (sub) => parseInt(createHash('sha256').update(sub).digest('hex
 
 /**
  * Maps a request in the provider's paths onto oidc-provider's. Returns 'handled' when it
- * answered itself, else nothing (req.url may have been rewritten).
+ * answered itself, `{replay, url}` when it read the body and a new one must be handed on, else
+ * nothing (req.url may have been rewritten).
  */
 export async function route(mode, req, res, findAccessToken) {
   const url = new URL(req.url, 'http://x');
@@ -142,6 +176,12 @@ export async function route(mode, req, res, findAccessToken) {
     return 'handled';
   }
   if (!inner) return undefined;
+  if (mode === 'github' && inner === '/device/auth' && req.method === 'POST') {
+    // The scope is in the form body here: oidc-provider's device flow wants openid too.
+    const form = new URLSearchParams(await readAll(req));
+    form.set('scope', [...new Set(['openid', ...(form.get('scope') || '').split(' ').filter(Boolean)])].join(' '));
+    return { replay: form.toString(), url: inner };
+  }
   if (inner === '/auth') {
     quirkStats.authorize_params.push(Object.fromEntries(url.searchParams));
     const scopes = new Set((url.searchParams.get('scope') || '').split(' ').filter(Boolean));
@@ -151,6 +191,8 @@ export async function route(mode, req, res, findAccessToken) {
       if (url.searchParams.get('access_type') === 'offline') scopes.add('offline_access');
       url.searchParams.delete('access_type');
     }
+    // GitHub has no OpenID scopes; oidc-provider wants openid (the ID token is dropped below).
+    if (mode === 'github') scopes.add('openid');
     if (mode === 'microsoft' && scopes.has('offline_access') && !url.searchParams.has('prompt')) {
       // Entra honours offline_access without a consent prompt; oidc-provider wants one.
       url.searchParams.set('prompt', 'consent');
@@ -189,18 +231,27 @@ export function answer(mode, refreshTtl) {
       const seen = lastPoll.get(params.device_code);
       const now = Date.now();
       quirkStats.device_polls.push({ at: now, answer: body.error || 'token' });
-      if (seen && body.error === 'authorization_pending' && now - seen.at < seen.interval * 1000) {
+      const tooFast = seen && now - seen.at < seen.interval * 1000;
+      if (tooFast) quirkStats.too_fast += 1;
+      const asked = controls.slow_down_next > 0;
+      if (seen && body.error === 'authorization_pending' && (tooFast || asked)) {
         // Too soon: GitHub adds 5 s to the interval and says so.
+        if (asked) controls.slow_down_next -= 1;
         seen.interval += 5;
         quirkStats.slow_down += 1;
+        quirkStats.device_polls[quirkStats.device_polls.length - 1].answer = 'slow_down';
         body = { error: 'slow_down', error_description: 'Too many requests have been made in the same timeframe.', error_uri: 'https://docs.github.com', interval: seen.interval };
       }
       if (seen) seen.at = now;
     }
+    if (mode === 'github') quirkStats.token_accept.push(ctx.get('accept') || '');
     if (body.error && ERRORS[mode]?.[body.error]) body = ERRORS[mode][body.error](params);
     if (!body.error) {
       if (mode === 'google' && params.grant_type === 'refresh_token') delete body.refresh_token;
-      if (mode === 'github' && body.refresh_token) body.refresh_token_expires_in = refreshTtl();
+      if (mode === 'github') {
+        delete body.id_token;
+        if (body.refresh_token) body.refresh_token_expires_in = refreshTtl();
+      }
       if (mode === 'microsoft' && body.expires_in) body.ext_expires_in = body.expires_in;
     }
     ctx.body = body;

@@ -10,7 +10,7 @@ import http from 'node:http';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { MemoryStore, StoreAdapter } from './store.mjs';
 import {
-  MODES, TENANT_ID, answer as quirkAnswer, issuesRefreshToken, quirkStats, rotates, route as quirkRoute,
+  MODES, answer as quirkAnswer, controls as quirkControls, replayed, issuesRefreshToken, quirkStats, rotates, route as quirkRoute,
 } from './quirks.mjs';
 
 const verbose = process.env.OIDC_VERBOSE === '1';
@@ -328,6 +328,9 @@ async function control(req, res, what) {
     } else if (route === 'DELETE fault') {
       faults = [];
       sendJson(res, 200, { faults: 0 });
+    } else if (route === 'POST quirk') {
+      Object.assign(quirkControls, await readJson(req));
+      sendJson(res, 200, quirkControls);
     } else if (route === 'GET stats') {
       sendJson(res, 200, { ...stats, quirks: quirkStats });
     } else if (route === 'POST ttl') {
@@ -373,7 +376,12 @@ server.on('request', async (req, res) => {
       return;
     }
     // The provider's own paths (a quirk mode) onto oidc-provider's; faults match either.
-    if (quirk && await quirkRoute(quirk, req, res, (t) => provider.AccessToken.find(t)) === 'handled') return;
+    let routed = quirk ? await quirkRoute(quirk, req, res, (t) => provider.AccessToken.find(t)) : undefined;
+    if (routed === 'handled') return;
+    if (routed?.replay !== undefined) {
+      providerCallback(replayed(req, routed.url, routed.replay), res);
+      return;
+    }
     const inner = new URL(req.url, issuer).pathname;
     if (inner === '/token' && req.method === 'POST') stats.token_requests += 1;
     const f = takeFault(path, inner);

@@ -15,6 +15,9 @@ pub struct Options {
     pub access_ttl: u64,
     /// Refresh token lifetime in seconds.
     pub refresh_ttl: u64,
+    /// A provider's documented behaviour (tests/oidc/quirks.mjs): github, google, microsoft,
+    /// gitlab.
+    pub quirks: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -22,6 +25,7 @@ impl Default for Options {
         Options {
             access_ttl: 60,
             refresh_ttl: 86_400,
+            quirks: None,
         }
     }
 }
@@ -87,6 +91,7 @@ impl OidcServer {
             .arg(dir.join("server.mjs"))
             .env("OIDC_ACCESS_TTL", opts.access_ttl.to_string())
             .env("OIDC_REFRESH_TTL", opts.refresh_ttl.to_string())
+            .env("OIDC_QUIRKS", opts.quirks.unwrap_or_default())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -167,6 +172,19 @@ impl OidcServer {
     /// Injects a fault (see tests/oidc/README.md for its shape).
     pub fn fault(&self, fault: Value) {
         self.control("POST", "fault", Some(fault));
+    }
+
+    /// Starts a server that answers as `provider` does (tests/oidc/quirks.mjs).
+    pub fn like(provider: &'static str) -> OidcServer {
+        OidcServer::start_with(Options {
+            quirks: Some(provider),
+            ..Options::default()
+        })
+    }
+
+    /// Sets the quirk mode's controls (`{"slow_down_next": 1}`).
+    pub fn quirk(&self, controls: Value) {
+        self.control("POST", "quirk", Some(controls));
     }
 
     /// Clears every fault.

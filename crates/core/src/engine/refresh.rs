@@ -94,6 +94,7 @@ impl Engine {
             self.note_adopted(name, &current);
             return Ok(current);
         }
+        let (provider_name, provider) = self.provider_of(name)?;
         let Some(refresh_token) = current.refresh_token.clone() else {
             let failure = Failure {
                 class: FailureClass::Permanent,
@@ -101,14 +102,12 @@ impl Engine {
                 subcode: None,
                 http_status: None,
                 description: None,
-                advice: "The provider gave no refresh token; sign in again when the token expires."
-                    .into(),
+                advice: no_refresh_token_advice(provider.preset.as_deref()).into(),
                 retry_after: None,
                 known: true,
             };
             return Err(self.record_failure(name, slot, Some(&current), failure));
         };
-        let (provider_name, provider) = self.provider_of(name)?;
         let client_secret = if provider.client_secret {
             let vault = self.inner.vault.clone();
             let p = provider_name.clone();
@@ -398,4 +397,22 @@ fn describe(f: &Failure) -> String {
         text.push_str(d);
     }
     text
+}
+
+/// Why a sign-in brought no refresh token, and what gets one: each provider has its switch.
+fn no_refresh_token_advice(preset: Option<&str>) -> &'static str {
+    match preset {
+        Some("microsoft") => {
+            "Microsoft sent no refresh token: add the offline_access scope to the provider, then \
+             sign in again."
+        }
+        Some("google") => {
+            "Google sent no refresh token: the provider needs authorize_params access_type = \
+             \"offline\" and prompt = \"consent\" (the google preset has both); sign in again."
+        }
+        _ => {
+            "The provider sent no refresh token, so Tokentray cannot keep the account signed in; \
+             many send one only with the offline_access scope: add it, then sign in again."
+        }
+    }
 }

@@ -470,6 +470,9 @@ impl DeviceLogin {
     ) -> Result<TokenAnswer, LoginError> {
         let client = device_client(provider, secret)?;
         let expires = self.details.expires_in();
+        // Nobody approves within no time: the first poll waits an interval like the others
+        // (GitHub answers slow_down to a poll sooner than that).
+        tokio::time::sleep(self.details.interval()).await;
         let answer = client
             .exchange_device_access_token(&self.details)
             .request_async(&OauthHttp(http.clone()), tokio::time::sleep, Some(expires))
