@@ -732,6 +732,33 @@ mod tests {
         );
     }
 
+    #[test]
+    fn githubs_forms_and_200_errors_read_as_rfc_answers() {
+        // source: GitHub Docs, "Authorizing OAuth apps": form-encoded unless Accept asks for
+        // JSON, and errors with HTTP 200.
+        let form = b"access_token=ghu_a&expires_in=28800&refresh_token=ghr_b&refresh_token_expires_in=15811200&scope=&token_type=bearer".to_vec();
+        let (status, body) = as_rfc_answer(form);
+        assert_eq!(status, 200);
+        let tokens: LoginTokens = serde_json::from_slice(&body).unwrap();
+        assert_eq!(tokens.access_token().secret(), "ghu_a");
+        assert_eq!(
+            tokens.extra_fields().refresh_token_expires_in,
+            Some(15_811_200)
+        );
+        let pending = b"error=authorization_pending&error_description=The+authorization+request+is+still+pending.".to_vec();
+        let (status, body) = as_rfc_answer(pending);
+        assert_eq!(status, 400);
+        let e: oauth2::DeviceCodeErrorResponse = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            *e.error(),
+            oauth2::DeviceCodeErrorResponseType::AuthorizationPending
+        );
+        let (status, _) = as_rfc_answer(br#"{"error":"slow_down","interval":10}"#.to_vec());
+        assert_eq!(status, 400);
+        let (status, body) = as_rfc_answer(b"<html>hi</html>".to_vec());
+        assert_eq!((status, body.as_slice()), (200, &b"<html>hi</html>"[..]));
+    }
+
     fn cb(target: &str) -> Callback {
         Callback {
             target: target.into(),
