@@ -20,7 +20,12 @@ const state = {
   open: new Set(), // accounts whose details are shown
   signIn: new Map(), // account -> what its sign-in in progress shows
   finished: new Map(), // account -> when its last sign-in ended (ms)
+  verdicts: new Map(), // account -> the class chosen for its failure's code, not yet saved
 };
+
+// Codes Tokentray gives failures itself (no answer, a proxy's page, a bare HTTP status): the
+// provider's table has nothing to overrule there.
+const OWN_CODES = /^(timeout|connect|tls|transport|unparseable|empty_body|no_access_token|no_refresh_token|keychain.*|http_\d+)$/;
 
 // ---------- small helpers ----------
 
@@ -159,6 +164,7 @@ function card(a) {
     p.textContent = a.last_error.message;
     p.classList.add(a.last_error.class);
     p.hidden = false;
+    if (!OWN_CODES.test(a.last_error.code)) verdict(node, a);
   }
   const signing = state.signIn.get(a.name);
   if (signing) {
@@ -216,6 +222,27 @@ function card(a) {
   renderJobs(node, a);
   $(".job-form", node).addEventListener("submit", (e) => saveJob(e, a.name));
   return node;
+}
+
+// Overruling how a provider's code is read (`set_class`): the person knows their provider.
+function verdict(node, a) {
+  const f = $(".verdict", node);
+  const code = a.last_error.code;
+  $(".code", f).textContent = code;
+  $(".from", f).textContent = a.provider;
+  const pick = f.elements.class;
+  pick.value = state.verdicts.get(a.name) || a.last_error.class;
+  pick.addEventListener("change", () => state.verdicts.set(a.name, pick.value));
+  f.hidden = false;
+  f.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const chosen = pick.value;
+    const done = chosen === "default"
+      ? `${a.provider}: ${code} is read as the built-in table says.`
+      : `${a.provider}: ${code} now means ${pick.selectedOptions[0].textContent}; it applies from the next answer.`;
+    const saved = await act(() => invoke("set_class", { provider: a.provider, code, class: chosen === "default" ? null : chosen }), done);
+    if (saved !== undefined) state.verdicts.delete(a.name);
+  });
 }
 
 function renderJobs(node, a) {

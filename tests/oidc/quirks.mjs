@@ -105,14 +105,6 @@ const ERRORS = {
   },
 };
 
-const readAll = (req) => new Promise((resolve, reject) => {
-  let data = '';
-  req.setEncoding('utf8');
-  req.on('data', (c) => { data += c; });
-  req.on('end', () => resolve(data));
-  req.on('error', reject);
-});
-
 /** A request whose body was read, to hand on with a new body (same socket, headers, method). */
 export function replayed(req, url, body) {
   const buf = Buffer.from(body);
@@ -144,7 +136,7 @@ const numericId = (sub) => parseInt(createHash('sha256').update(sub).digest('hex
  * answered itself, `{replay, url}` when it read the body and a new one must be handed on, else
  * nothing (req.url may have been rewritten).
  */
-export async function route(mode, req, res, findAccessToken) {
+export async function route(mode, req, res, findAccessToken, readBody) {
   const url = new URL(req.url, 'http://x');
   let inner;
   if (mode === 'microsoft') {
@@ -178,7 +170,7 @@ export async function route(mode, req, res, findAccessToken) {
   if (!inner) return undefined;
   if (mode === 'github' && inner === '/device/auth' && req.method === 'POST') {
     // The scope is in the form body here: oidc-provider's device flow wants openid too.
-    const form = new URLSearchParams(await readAll(req));
+    const form = new URLSearchParams(await readBody(req));
     form.set('scope', [...new Set(['openid', ...(form.get('scope') || '').split(' ').filter(Boolean)])].join(' '));
     return { replay: form.toString(), url: inner };
   }

@@ -376,7 +376,7 @@ server.on('request', async (req, res) => {
       return;
     }
     // The provider's own paths (a quirk mode) onto oidc-provider's; faults match either.
-    let routed = quirk ? await quirkRoute(quirk, req, res, (t) => provider.AccessToken.find(t)) : undefined;
+    let routed = quirk ? await quirkRoute(quirk, req, res, (t) => provider.AccessToken.find(t), readBody) : undefined;
     if (routed === 'handled') return;
     if (routed?.replay !== undefined) {
       providerCallback(replayed(req, routed.url, routed.replay), res);

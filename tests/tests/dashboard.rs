@@ -9,7 +9,7 @@ use serde_json::json;
 use tokentray_tests::desktop::Desktop;
 use tokentray_tests::oidc::OidcServer;
 use tokentray_tests::webdriver::Dashboard;
-use tokentray_tests::{bins, require_session};
+use tokentray_tests::{bins, require_session, wait_until};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -74,6 +74,44 @@ fn the_wizard_signs_in_and_a_dead_grant_is_fixed_with_one_click() {
         "Re-login"
     );
     dash.screenshot("4-needs-re-login");
+
+    // The person overrules how the provider's code is read, and takes it back (issue 16).
+    let verdict = ".card[data-account='work'] .verdict";
+    assert!(
+        dash.text(verdict).contains("invalid_grant"),
+        "{}",
+        dash.text(verdict)
+    );
+    dash.run(
+        &format!(
+            "const s = document.querySelector(\"{verdict} select\"); s.value = 'transient'; \
+             s.dispatchEvent(new Event('change'));"
+        ),
+        vec![],
+    );
+    dash.screenshot("4b-overrule-a-code");
+    dash.click(&format!("{verdict} button[type='submit']"));
+    let settings_file = s.config_dir().join("settings.toml");
+    let overruled = || std::fs::read_to_string(&settings_file).unwrap_or_default();
+    wait_until("the class in the settings", WAIT, || {
+        overruled().contains("invalid_grant = \"transient\"")
+    });
+    assert!(
+        dash.text("#toast").contains("retry later"),
+        "{}",
+        dash.text("#toast")
+    );
+    dash.run(
+        &format!(
+            "const s = document.querySelector(\"{verdict} select\"); s.value = 'default'; \
+             s.dispatchEvent(new Event('change'));"
+        ),
+        vec![],
+    );
+    dash.click(&format!("{verdict} button[type='submit']"));
+    wait_until("the class gone from the settings", WAIT, || {
+        !overruled().contains("invalid_grant")
+    });
 
     dash.click(".card[data-account='work'] [data-action='sign-in']");
     dash.wait_until(

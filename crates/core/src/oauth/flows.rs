@@ -135,25 +135,25 @@ impl<'c> oauth2::AsyncHttpClient<'c> for OauthHttp {
                 })
                 .await
                 .map_err(|e| HttpFailure(format!("{e:?}")))?;
-            let (status, body) = if answer.status == 200 {
+            // Only a 200 is rewritten (and then it is JSON: its type and length are new).
+            let rewritten = answer.status == 200;
+            let (status, body) = if rewritten {
                 as_rfc_answer(answer.body)
             } else {
                 (answer.status, answer.body)
             };
             let mut builder = oauth2::http::Response::builder().status(status);
             for (k, v) in &answer.headers {
-                // The body may have become JSON; its length is the crate's to work out.
-                if k.eq_ignore_ascii_case("content-type")
-                    || k.eq_ignore_ascii_case("content-length")
-                {
-                    continue;
+                let framing = k.eq_ignore_ascii_case("content-type")
+                    || k.eq_ignore_ascii_case("content-length");
+                if !(rewritten && framing) {
+                    builder = builder.header(k, v);
                 }
-                builder = builder.header(k, v);
             }
-            builder
-                .header("content-type", "application/json")
-                .body(body)
-                .map_err(|e| HttpFailure(e.to_string()))
+            if rewritten {
+                builder = builder.header("content-type", "application/json");
+            }
+            builder.body(body).map_err(|e| HttpFailure(e.to_string()))
         })
     }
 }
@@ -176,10 +176,11 @@ fn as_rfc_answer(body: Vec<u8>) -> (u16, Vec<u8>) {
 /// `a=1&b=2` → `{"a":"1","b":"2"}`; `None` for anything that is not a form.
 fn form_as_json(body: &[u8]) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(body).ok()?.trim();
-    if text.is_empty() || text.starts_with(['{', '[', '<']) || !text.contains('=') {
-        return None;
-    }
-    if text.contains(char::is_whitespace) {
+    if text.is_empty()
+        || text.starts_with(['{', '[', '<'])
+        || !text.contains('=')
+        || text.contains(char::is_whitespace)
+    {
         return None;
     }
     let map: serde_json::Map<String, serde_json::Value> =

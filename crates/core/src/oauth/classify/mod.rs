@@ -157,30 +157,10 @@ pub fn classify(answer: &RawAnswer<'_>, table: &ClassTable, now: SystemTime) -> 
     let body = &answer.body[..answer.body.len().min(SCAN_LIMIT)];
     let parsed = parse_body(body);
     let retry_after = header(answer.headers, "retry-after").and_then(|v| parse_retry_after(v, now));
-    let told_by = |rule: &words::Rule, code: String, p: &Parsed| {
-        // Which reading spoke, for whoever wonders why (`RUST_LOG=debug`).
-        tracing::debug!(%code, class = %rule.class, source = rule.source, "classified by the provider's words");
-        Verdict::Failure(Failure {
-            class: rule.class,
-            advice: rule
-                .advice
-                .map_or_else(|| advice(rule.class, &code), str::to_owned),
-            code,
-            subcode: p.subcode.clone(),
-            http_status: Some(status),
-            description: p.description.clone(),
-            retry_after,
-            known: true,
-        })
-    };
-    let fail = |class: FailureClass, code: String, known: bool, p: &Parsed| {
+    let failure = |class: FailureClass, code: String, advice: String, known: bool, p: &Parsed| {
         Verdict::Failure(Failure {
             class,
-            advice: if known {
-                advice(class, &code)
-            } else {
-                UNKNOWN_ADVICE.to_owned()
-            },
+            advice,
             code,
             subcode: p.subcode.clone(),
             http_status: Some(status),
@@ -188,6 +168,22 @@ pub fn classify(answer: &RawAnswer<'_>, table: &ClassTable, now: SystemTime) -> 
             retry_after,
             known,
         })
+    };
+    let fail = |class: FailureClass, code: String, known: bool, p: &Parsed| {
+        let said = if known {
+            advice(class, &code)
+        } else {
+            UNKNOWN_ADVICE.to_owned()
+        };
+        failure(class, code, said, known, p)
+    };
+    let told_by = |rule: &words::Rule, code: String, p: &Parsed| {
+        // Which reading spoke, for whoever wonders why (`RUST_LOG=debug`).
+        tracing::debug!(%code, class = %rule.class, source = rule.source, "classified by the provider's words");
+        let said = rule
+            .advice
+            .map_or_else(|| advice(rule.class, &code), str::to_owned);
+        failure(rule.class, code, said, true, p)
     };
 
     // A gateway under load may pass along any body; 429 and 5xx are "later", whatever the body

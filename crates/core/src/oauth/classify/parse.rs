@@ -148,10 +148,9 @@ fn from_json(map: &Map<String, Value>) -> Parsed {
     }
     // GitHub Copilot: `{"error_details": {"notification_id", "message"}}`.
     if let Some(Value::Object(details)) = map.get("error_details") {
-        p.code = p
-            .code
-            .take()
-            .or_else(|| str_field(details, "notification_id").map(str::to_owned));
+        if p.code.is_none() {
+            p.code = str_field(details, "notification_id").map(str::to_owned);
+        }
         words = words.or_else(|| str_field(details, "message").map(str::to_owned));
     }
     // Intuit: `{"fault": {"error": [{"message": "message=AuthenticationFailed; …"}]}}`.
