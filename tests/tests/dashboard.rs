@@ -1,7 +1,7 @@
 //! The dashboard in the real webview (WebKitWebDriver through `tauri-driver`, under Xvfb),
 //! against the real OAuth server: the add-account wizard, sign-in with the scripted user, a dead
-//! grant shown with its Re-login button, the re-login, history, and every IPC command's answer
-//! searched for tokens. Screenshots of each screen land in `target/screenshots/dashboard/`.
+//! grant shown with its Re-login button, overruling how its code is read, the re-login, history,
+//! and every IPC command's answer searched for tokens. Screenshots of each screen land in `target/screenshots/dashboard/`.
 
 use std::time::Duration;
 
