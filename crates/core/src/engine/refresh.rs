@@ -118,11 +118,7 @@ impl Engine {
         } else {
             None
         };
-        let table = if provider.errors.is_empty() {
-            std::borrow::Cow::Borrowed(ClassTable::shared())
-        } else {
-            std::borrow::Cow::Owned(ClassTable::shared().with_overrides(&provider.errors))
-        };
+        let table = ClassTable::for_provider(provider.preset.as_deref(), &provider.errors);
         *lock(&slot.tried) = Some(std::time::Instant::now());
         let answer = refresh::refresh(
             self.inner.http.as_ref(),

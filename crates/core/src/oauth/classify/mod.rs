@@ -124,6 +124,26 @@ impl ClassTable {
         TABLE.get_or_init(ClassTable::builtin)
     }
 
+    /// The table for a provider: the built-in one, the codes of the preset it came from, and
+    /// the person's overrides on top. Borrowed when there is nothing to add.
+    pub fn for_provider(
+        preset: Option<&str>,
+        overrides: &ClassOverrides,
+    ) -> std::borrow::Cow<'static, ClassTable> {
+        let own: Vec<_> = table::PRESET_CODES
+            .iter()
+            .filter(|(p, _, _)| Some(*p) == preset)
+            .collect();
+        if own.is_empty() && overrides.is_empty() {
+            return std::borrow::Cow::Borrowed(ClassTable::shared());
+        }
+        let mut t = ClassTable::shared().clone();
+        for (_, code, class) in own {
+            t.codes.insert(code.to_ascii_lowercase(), *class);
+        }
+        std::borrow::Cow::Owned(t.with_overrides(overrides))
+    }
+
     /// This table with `overrides` on top.
     pub fn with_overrides(&self, overrides: &ClassOverrides) -> ClassTable {
         let mut t = self.clone();

@@ -143,3 +143,18 @@ pub(super) const SUBCODES: &[(&str, FailureClass)] = &[
     ("E0000015", Config),    // feature not enabled for the org
     ("E0000047", Transient), // API call exceeded rate limit
 ];
+
+/// Codes whose meaning is one provider's: read this way only for a provider made from that
+/// preset (another provider may mean something else by the same word). (preset, code, class).
+pub(super) const PRESET_CODES: &[(&str, &str, FailureClass)] = &[
+    // source: GitHub Docs, "Authorizing OAuth apps", device flow error codes: the app's owner
+    // must enable the device flow; "incorrect_device_code" asks for a new code.
+    ("github", "device_flow_disabled", Config),
+    ("github", "incorrect_device_code", Permanent),
+    // source: Microsoft identity platform, AADSTS500011 invalid_resource: "The resource
+    // principal named … was not found in the tenant": the scopes name an API the tenant lacks.
+    ("microsoft", "invalid_resource", Config),
+    // source: Google Identity, "Using OAuth 2.0 to Access Google APIs": invalid_rapt is the
+    // Workspace admin's reauthentication policy; the person signs in again.
+    ("google", "invalid_rapt", Permanent),
+];

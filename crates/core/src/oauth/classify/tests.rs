@@ -442,6 +442,32 @@ fn a_401_challenge_names_the_error() {
 }
 
 #[test]
+fn a_presets_own_codes_count_only_for_its_providers() {
+    let c = case(
+        "github device flow off",
+        200,
+        r#"{"error":"device_flow_disabled","error_description":"Device flow is disabled for this app."}"#,
+        C,
+        "device_flow_disabled",
+    );
+    let none = ClassOverrides::default();
+    let class = |preset: Option<&str>| match run(&c, &ClassTable::for_provider(preset, &none)) {
+        Verdict::Failure(f) => (f.class, f.known),
+        Verdict::Ok(_) => panic!("ok"),
+    };
+    assert_eq!(class(Some("github")), (Config, true));
+    assert_eq!(class(None), (Transient, false));
+    assert_eq!(class(Some("gitlab")), (Transient, false));
+    // The person's word still wins over the preset's.
+    let mut mine = ClassOverrides::default();
+    mine.codes.insert("device_flow_disabled".into(), Transient);
+    let Verdict::Failure(f) = run(&c, &ClassTable::for_provider(Some("github"), &mine)) else {
+        panic!("ok")
+    };
+    assert_eq!(f.class, Transient);
+}
+
+#[test]
 fn overrides_change_codes_and_subcodes() {
     let mut o = ClassOverrides::default();
     o.codes.insert("something_new".into(), Permanent);
