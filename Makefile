@@ -13,7 +13,7 @@ RUN_PKGS := build-essential pkg-config curl libssl-dev libwebkit2gtk-4.1-dev \
 # The real services the tests run against: Secret Service, D-Bus, X, notifications, plus tools
 # the tests drive them with.
 TEST_PKGS := $(RUN_PKGS) gnome-keyring libsecret-tools openssl libfaketime procps mount dbus dbus-x11 xvfb dunst libnotify-bin \
-             xdotool x11-utils imagemagick xclip git \
+             xdotool x11-utils imagemagick xclip git gdb \
              webkit2gtk-driver
 # Node runs the test OAuth server; any Node >= 20 on PATH will do.
 NODE_PKGS := nodejs npm

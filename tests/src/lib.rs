@@ -5,6 +5,7 @@
 //! `make test` arranges that.
 
 pub mod bins;
+pub mod deadline;
 pub mod desktop;
 pub mod modgraph;
 pub mod mount;
@@ -14,8 +15,10 @@ pub mod sandbox;
 pub mod webdriver;
 
 /// Panics with a clear message unless the test runs inside `tests/session.sh`, so that a test
-/// needing the desktop fails loudly instead of testing nothing.
+/// needing the desktop fails loudly instead of testing nothing. Starts the test's watchdog
+/// ([`deadline::start_watchdog`]).
 pub fn require_session() {
+    deadline::start_watchdog();
     assert!(
         std::env::var_os("TOKENTRAY_SESSION").is_some(),
         "this test needs the private desktop session: run it with `make test` \

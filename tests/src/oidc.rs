@@ -1,6 +1,7 @@
 //! The real OAuth server for tests: panva's `oidc-provider` (tests/oidc/server.mjs) on
 //! 127.0.0.1 with an ephemeral port, one per test, plus its control API (revoke, faults, stats).
 
+use crate::deadline::OutputWithin;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -41,6 +42,9 @@ pub struct OidcServer {
 pub fn issued_tokens_at(issuer: &str) -> Result<Vec<String>, String> {
     let url = format!("{issuer}/__control/stats");
     let stats: Value = ureq::get(&url)
+        .config()
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
         .call()
         .map_err(|e| e.to_string())?
         .body_mut()
@@ -212,8 +216,7 @@ impl OidcServer {
         let out = Command::new("node")
             .arg(oidc_dir().join("signin.mjs"))
             .args([self.issuer(), user])
-            .output()
-            .expect("run tests/oidc/signin.mjs");
+            .output_within(crate::deadline::CLI_DEADLINE, None);
         assert!(
             out.status.success(),
             "sign-in failed: {}",

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::deadline::{OutputWithin, CLI_DEADLINE};
+
 /// A temporary home; everything Tokentray writes during the test lands under it.
 pub struct Sandbox {
     dir: tempfile::TempDir,
@@ -98,22 +100,9 @@ impl Sandbox {
 
     /// Runs the CLI with `args` and `stdin` as its standard input.
     pub fn cli_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
-        use std::io::Write;
-        let mut child = self
-            .command(crate::bins::cli())
+        self.command(crate::bins::cli())
             .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run tokentray");
-        child
-            .stdin
-            .take()
-            .expect("piped stdin")
-            .write_all(stdin.as_bytes())
-            .expect("write stdin");
-        child.wait_with_output().expect("wait for tokentray")
+            .output_within(CLI_DEADLINE, Some(stdin.as_bytes()))
     }
 
     /// Adds provider `local` for `issuer` and account `name` signed in as `user` (through the
@@ -302,8 +291,7 @@ impl Sandbox {
     pub fn cli(&self, args: &[&str]) -> Output {
         self.command(crate::bins::cli())
             .args(args)
-            .output()
-            .expect("run tokentray")
+            .output_within(CLI_DEADLINE, None)
     }
 
     /// Starts `program` with `args` in the background, its output in files under the sandbox.
