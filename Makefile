@@ -24,14 +24,22 @@ TAURI_DRIVER_VERSION := 2.1.0
 TAURI_DRIVER := target/tools/bin/tauri-driver
 UNAME := $(shell uname -s)
 
-.PHONY: run test bench bench-compare fuzz deps test-deps rust-check build-release build-tests lint screenshots clean
+# The Windows build: cross-compiled here for x86_64-pc-windows-gnu and run under Wine by the
+# tests (tests/tests/windows.rs). Its toolchain, the std it builds from source, its target folder
+# and the Wine prefix live in a cache outside the clone, so a fresh clone reuses them.
+WINDOWS_TARGET := x86_64-pc-windows-gnu
+WINDOWS_CACHE ?= $(or $(TOKENTRAY_WINDOWS_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tokentray-windows)
+export TOKENTRAY_WINDOWS_CACHE := $(WINDOWS_CACHE)
+
+.PHONY: run test windows icons bench bench-compare fuzz deps test-deps rust-check build-release build-tests lint screenshots clean
 
 ## run: install missing packages, build in release mode, start the tray app
 run: deps build-release
 	./target/release/tokentray run
 
 ## test: install test services, then fmt, clippy, and every test in a private desktop session
-test: test-deps lint build-tests
+## (the Windows build under Wine included)
+test: test-deps lint build-tests windows
 	tests/session.sh $(MAKE) --no-print-directory test-in-session
 
 # Runs inside tests/session.sh. nextest runs the test binaries in parallel; plain cargo test
@@ -58,6 +66,18 @@ build-release:
 build-tests:
 	$(CARGO) build --workspace --bins --locked
 	$(CARGO) test --workspace --locked --no-run
+
+## windows: the Windows CLI (tokentray.exe) built here: mingw-w64, Wine and Debian's rust-src
+## for the std build are set up by tests/windows/toolchain.sh (once; cached in WINDOWS_CACHE)
+windows: rust-check
+	@env=$$(tests/windows/toolchain.sh) && set -a && . "$$env" && set +a && \
+	  CARGO_TARGET_DIR=$(WINDOWS_CACHE)/target $(CARGO) build --locked --target $(WINDOWS_TARGET) -p tokentray
+
+## icons: the Windows icon from icons/src (ImageMagick); the result is committed, since
+## tauri-build needs it to build the tray app for Windows
+icons:
+	convert -background none -density 384 icons/src/app.svg -depth 8 \
+	  -define icon:auto-resize=256,128,64,48,32,24,16 icons/icon.ico
 
 ## deps: the system packages needed to build and run (apt on Debian/Ubuntu; nothing on macOS)
 deps: rust-check

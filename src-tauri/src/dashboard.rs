@@ -110,7 +110,7 @@ pub fn run(paths: &Paths, context: tauri::Context) -> Result<(), String> {
 /// asks for the dashboard; ends the process when the engine goes away (the tray app quit).
 fn relay_events(socket_file: &std::path::Path, app: &tauri::AppHandle) {
     let result = (|| -> std::io::Result<()> {
-        let mut stream = std::os::unix::net::UnixStream::connect(socket_file)?;
+        let mut stream = tokentray_host::transport::connect(socket_file, None)?;
         let mut line = serde_json::to_vec(&Op::Subscribe {}).map_err(std::io::Error::other)?;
         line.push(b'\n');
         stream.write_all(&line)?;

@@ -13,6 +13,7 @@ pub mod oidc;
 pub mod procstat;
 pub mod sandbox;
 pub mod webdriver;
+pub mod wine;
 
 /// Panics with a clear message unless the test runs inside `tests/session.sh`, so that a test
 /// needing the desktop fails loudly instead of testing nothing. Starts the test's watchdog

@@ -15,6 +15,8 @@ pub struct Sandbox {
     /// The OIDC servers whose accounts live here: when the sandbox is dropped, every file in it
     /// is searched for every token they issued, in every test, without the test asking.
     issuers: std::sync::Mutex<Vec<String>>,
+    /// Set when the CLI under test is the Windows build under Wine.
+    wine: Option<crate::wine::Wine>,
 }
 
 impl Default for Sandbox {
@@ -60,6 +62,34 @@ impl Sandbox {
             dir,
             env: Vec::new(),
             issuers: std::sync::Mutex::new(Vec::new()),
+            wine: None,
+        }
+    }
+
+    /// A fresh home whose CLI is the Windows build under Wine: every CLI call of this sandbox
+    /// runs `tokentray.exe` with all its folders under `$TOKENTRAY_HOME` (this sandbox's root).
+    pub fn under_wine(wine: crate::wine::Wine) -> Sandbox {
+        let mut s = Sandbox::new();
+        s.wine = Some(wine);
+        s
+    }
+
+    /// The CLI under test with this sandbox's environment: the Linux binary, or the Windows one.
+    pub fn cli_command(&self) -> Command {
+        match &self.wine {
+            None => self.command(crate::bins::cli()),
+            Some(wine) => {
+                let mut cmd = wine.command();
+                cmd.env("TOKENTRAY_HOME", crate::wine::windows_path(self.root()))
+                    .env("TOKENTRAY_KEYCHAIN_SERVICE", self.keychain_service())
+                    .env_remove("RUST_LOG")
+                    .env_remove("BROWSER")
+                    .stdin(Stdio::null());
+                for (k, v) in &self.env {
+                    cmd.env(k, v);
+                }
+                cmd
+            }
         }
     }
 
@@ -100,7 +130,7 @@ impl Sandbox {
 
     /// Runs the CLI with `args` and `stdin` as its standard input.
     pub fn cli_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
-        self.command(crate::bins::cli())
+        self.cli_command()
             .args(args)
             .output_within(CLI_DEADLINE, Some(stdin.as_bytes()))
     }
@@ -219,14 +249,20 @@ impl Sandbox {
         self.dir.path()
     }
 
-    /// `$XDG_CONFIG_HOME/tokentray`.
+    /// `$XDG_CONFIG_HOME/tokentray` (under Wine: `$TOKENTRAY_HOME/config`).
     pub fn config_dir(&self) -> PathBuf {
-        self.root().join("config/tokentray")
+        match self.wine {
+            None => self.root().join("config/tokentray"),
+            Some(_) => self.root().join("config"),
+        }
     }
 
-    /// `$XDG_STATE_HOME/tokentray`.
+    /// `$XDG_STATE_HOME/tokentray` (under Wine: `$TOKENTRAY_HOME/state`).
     pub fn state_dir(&self) -> PathBuf {
-        self.root().join("state/tokentray")
+        match self.wine {
+            None => self.root().join("state/tokentray"),
+            Some(_) => self.root().join("state"),
+        }
     }
 
     /// `$XDG_RUNTIME_DIR/tokentray/engine.sock`.
@@ -289,18 +325,26 @@ impl Sandbox {
 
     /// Runs the CLI with `args` to completion.
     pub fn cli(&self, args: &[&str]) -> Output {
-        self.command(crate::bins::cli())
+        self.cli_command()
             .args(args)
             .output_within(CLI_DEADLINE, None)
     }
 
     /// Starts `program` with `args` in the background, its output in files under the sandbox.
     pub fn spawn(&self, program: impl AsRef<Path>, args: &[&str], log_name: &str) -> Running {
+        self.spawn_command(self.command(program), args, log_name)
+    }
+
+    /// Starts the CLI under test (Linux's or, in a Wine sandbox, Windows') in the background.
+    pub fn spawn_cli(&self, args: &[&str], log_name: &str) -> Running {
+        self.spawn_command(self.cli_command(), args, log_name)
+    }
+
+    fn spawn_command(&self, mut cmd: Command, args: &[&str], log_name: &str) -> Running {
         let log = self.root().join(log_name);
         let out = std::fs::File::create(&log).expect("create log file");
         let err = out.try_clone().expect("clone log file");
-        let child = self
-            .command(program)
+        let child = cmd
             .args(args)
             .stdout(out)
             .stderr(err)

@@ -24,7 +24,7 @@ enum Action {
 /// Runs `autostart`.
 pub fn run(args: AutostartArgs) -> Result<(), CliError> {
     let autostart = Autostart::for_current_user();
-    let entry = autostart.entry_path().display().to_string();
+    let entry = autostart.location();
     match args.action {
         Action::On => {
             let app =

@@ -15,19 +15,27 @@ pub struct Paths {
 }
 
 impl Paths {
-    /// The platform's directories for the current user (`$XDG_CONFIG_HOME/tokentray` and friends).
+    /// The platform's directories for the current user (`$XDG_CONFIG_HOME/tokentray` and friends;
+    /// `%APPDATA%\tokentray` and `%LOCALAPPDATA%\tokentray` on Windows), or all three under
+    /// `$TOKENTRAY_HOME` when it is set (a portable setup; the Windows tests give each sandbox
+    /// one, since Windows' folders do not follow environment variables).
     pub fn from_env() -> Paths {
+        if let Some(root) = std::env::var_os("TOKENTRAY_HOME").filter(|r| !r.is_empty()) {
+            return Paths::under(Path::new(&root));
+        }
         let home = dirs::home_dir().unwrap_or_else(std::env::temp_dir);
         let config = dirs::config_dir().unwrap_or_else(|| home.join(".config"));
         // macOS and Windows have no state dir; their local data dir is the equivalent.
         let state = dirs::state_dir()
             .or_else(dirs::data_local_dir)
             .unwrap_or_else(|| home.join(".local/state"));
-        let runtime = dirs::runtime_dir().unwrap_or_else(fallback_runtime_dir);
+        let runtime_dir = dirs::runtime_dir()
+            .map(|r| r.join(APP_DIR))
+            .unwrap_or_else(fallback_runtime_dir);
         Paths {
             config_dir: config.join(APP_DIR),
             state_dir: state.join(APP_DIR),
-            runtime_dir: runtime.join(APP_DIR),
+            runtime_dir,
         }
     }
 
@@ -79,13 +87,19 @@ fn fallback_runtime_dir() -> PathBuf {
         let uid = crate::fsutil::current_uid().unwrap_or(0);
         let systemd = PathBuf::from(format!("/run/user/{uid}"));
         if std::fs::metadata(&systemd).is_ok_and(|m| m.is_dir() && m.uid() == uid) {
-            return systemd;
+            return systemd.join(APP_DIR);
         }
-        std::env::temp_dir().join(format!("tokentray-{uid}"))
+        std::env::temp_dir()
+            .join(format!("tokentray-{uid}"))
+            .join(APP_DIR)
     }
+    // Windows has no runtime folder: the local (not roaming) application data, per user.
     #[cfg(not(unix))]
     {
-        std::env::temp_dir()
+        dirs::data_local_dir()
+            .map(|d| d.join(APP_DIR))
+            .unwrap_or_else(std::env::temp_dir)
+            .join("run")
     }
 }
 

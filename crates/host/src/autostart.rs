@@ -1,6 +1,9 @@
 //! Launch at login: an XDG autostart entry on Linux, a LaunchAgent on macOS, the Run key on
 //! Windows. The CLI's `autostart` command and the tray's check item both use this.
 
+#[cfg(windows)]
+mod runkey;
+
 use std::path::{Path, PathBuf};
 
 use tokentray_core::fsutil;
@@ -11,62 +14,96 @@ pub const MINIMIZED_ARG: &str = "--minimized";
 /// Where launch-at-login is recorded for this user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Autostart {
-    entry: PathBuf,
+    place: Place,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Place {
+    /// A file the session manager reads (XDG autostart, LaunchAgent).
+    File(PathBuf),
+    /// A value of `HKCU\Software\Microsoft\Windows\CurrentVersion\Run`.
+    #[cfg(windows)]
+    RunKey(String),
 }
 
 /// Why launch-at-login could not be changed or read.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot {action} the launch-at-login entry {path}: {source}")]
+#[error("cannot {action} the launch-at-login entry {place}: {source}")]
 pub struct AutostartError {
     action: &'static str,
-    path: PathBuf,
+    place: String,
     source: std::io::Error,
 }
 
 impl Autostart {
     /// The current user's entry, where the platform's session manager looks for it.
     pub fn for_current_user() -> Autostart {
+        #[cfg(windows)]
+        return Autostart {
+            place: Place::RunKey("Tokentray".into()),
+        };
         #[cfg(target_os = "macos")]
         let entry = dirs::home_dir()
             .unwrap_or_default()
             .join("Library/LaunchAgents/dev.tokentray.app.plist");
-        #[cfg(not(target_os = "macos"))]
+        #[cfg(all(not(target_os = "macos"), not(windows)))]
         let entry = dirs::config_dir()
             .unwrap_or_else(|| dirs::home_dir().unwrap_or_default().join(".config"))
             .join("autostart/tokentray.desktop");
-        Autostart { entry }
+        #[cfg(not(windows))]
+        Autostart {
+            place: Place::File(entry),
+        }
     }
 
     /// An entry at an explicit path (tests).
     pub fn at(entry: PathBuf) -> Autostart {
-        Autostart { entry }
+        Autostart {
+            place: Place::File(entry),
+        }
     }
 
-    /// The entry's path.
-    pub fn entry_path(&self) -> &Path {
-        &self.entry
+    /// Where the entry is, for people: a path, or the registry value.
+    pub fn location(&self) -> String {
+        match &self.place {
+            Place::File(p) => p.display().to_string(),
+            #[cfg(windows)]
+            Place::RunKey(name) => format!("HKCU\\{}\\{name}", runkey::RUN),
+        }
     }
 
     /// Starts `app --minimized` at every login.
     pub fn enable(&self, app: &Path) -> Result<(), AutostartError> {
-        let text = if cfg!(target_os = "macos") {
-            launch_agent(app)
-        } else {
-            desktop_entry(app)
-        };
-        fsutil::write_atomic(&self.entry, text.as_bytes()).map_err(|source| AutostartError {
+        let failed = |source| AutostartError {
             action: "write",
-            path: self.entry.clone(),
+            place: self.location(),
             source,
-        })
+        };
+        match &self.place {
+            Place::File(entry) => {
+                let text = if cfg!(target_os = "macos") {
+                    launch_agent(app)
+                } else {
+                    desktop_entry(app)
+                };
+                fsutil::write_atomic(entry, text.as_bytes()).map_err(failed)
+            }
+            #[cfg(windows)]
+            Place::RunKey(name) => runkey::set(name, &run_command(app)).map_err(failed),
+        }
     }
 
     /// Stops starting at login. Disabling twice is fine.
     pub fn disable(&self) -> Result<(), AutostartError> {
-        match std::fs::remove_file(&self.entry) {
+        let result = match &self.place {
+            Place::File(entry) => std::fs::remove_file(entry),
+            #[cfg(windows)]
+            Place::RunKey(name) => runkey::delete(name),
+        };
+        match result {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(AutostartError {
                 action: "remove",
-                path: self.entry.clone(),
+                place: self.location(),
                 source: e,
             }),
             _ => Ok(()),
@@ -75,8 +112,19 @@ impl Autostart {
 
     /// Whether the entry exists.
     pub fn is_enabled(&self) -> bool {
-        self.entry.exists()
+        match &self.place {
+            Place::File(entry) => entry.exists(),
+            #[cfg(windows)]
+            Place::RunKey(name) => runkey::get(name).is_ok_and(|v| v.is_some()),
+        }
     }
+}
+
+/// The Run key's command line: the program quoted (paths under `Program Files` have spaces),
+/// then the argument.
+#[cfg_attr(not(windows), allow(dead_code))]
+fn run_command(app: &Path) -> String {
+    format!("\"{}\" {MINIMIZED_ARG}", app.display())
 }
 
 /// A freedesktop.org desktop entry (the XDG autostart spec reads these).
@@ -149,7 +197,7 @@ mod tests {
         a.enable(Path::new("/opt/token tray/tokentray-app"))
             .unwrap();
         assert!(a.is_enabled());
-        let text = std::fs::read_to_string(a.entry_path()).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("autostart/tokentray.desktop")).unwrap();
         assert!(
             text.contains("\nExec=\"/opt/token tray/tokentray-app\" --minimized\n"),
             "{text}"
@@ -165,6 +213,14 @@ mod tests {
         assert_eq!(desktop_exec_arg("/x$y"), "\"/x\\\\$y\"");
         assert_eq!(desktop_exec_arg("/50%"), "\"/50%%\"");
         assert_eq!(desktop_exec_arg("/a\\b"), "\"/a\\\\\\\\b\"");
+    }
+
+    #[test]
+    fn the_run_key_command_quotes_the_program() {
+        assert_eq!(
+            run_command(Path::new(r"C:\Program Files\Tokentray\tokentray-app.exe")),
+            r#""C:\Program Files\Tokentray\tokentray-app.exe" --minimized"#
+        );
     }
 
     #[test]

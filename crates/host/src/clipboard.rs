@@ -31,8 +31,23 @@ pub fn copy(text: &str, keep: std::time::Duration) -> bool {
     #[cfg(not(all(unix, not(target_os = "macos"))))]
     {
         // The clipboard keeps its text here without an owner: clear it after `keep` unless
-        // something else was copied meanwhile.
-        if clipboard.set_text(text).is_err() {
+        // something else was copied meanwhile. A token or a code belongs in no clipboard
+        // history, cloud clipboard or clipboard monitor.
+        let set = clipboard.set();
+        #[cfg(windows)]
+        let set = {
+            use arboard::SetExtWindows;
+            set.exclude_from_history()
+                .exclude_from_cloud()
+                .exclude_from_monitoring()
+        };
+        #[cfg(target_os = "macos")]
+        let set = {
+            use arboard::SetExtApple;
+            set.exclude_from_history()
+        };
+        if let Err(e) = set.text(text) {
+            tracing::info!("cannot copy to the clipboard ({e})");
             return false;
         }
         let text = text.to_owned();

@@ -10,6 +10,7 @@ use tokentray_core::ops::Op;
 use tokentray_core::Paths;
 
 use crate::socket::{self, ClientError};
+use crate::transport;
 
 /// The outcome of trying to become the engine.
 pub enum Claim {
@@ -21,26 +22,17 @@ pub enum Claim {
 
 /// Held by the one running engine: the lock, and the bound socket until it is taken.
 pub struct PrimaryGuard {
+    // Fields drop in order: the socket goes before the lock is freed, so a next engine's fresh
+    // socket is never removed by this one.
+    bound: transport::Bound,
     // Held open for the flock; closing it (process exit included) frees the claim.
     _lock: File,
-    listener: Option<std::os::unix::net::UnixListener>,
-    socket_path: PathBuf,
 }
 
 impl PrimaryGuard {
-    /// The bound socket, as a tokio listener; call inside a tokio runtime, once.
-    pub fn take_listener(&mut self) -> std::io::Result<tokio::net::UnixListener> {
-        let std_listener = self.listener.take().ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::AlreadyExists, "listener already taken")
-        })?;
-        tokio::net::UnixListener::from_std(std_listener)
-    }
-}
-
-impl Drop for PrimaryGuard {
-    fn drop(&mut self) {
-        // Best effort: a leftover socket is harmless, the next engine removes it under the lock.
-        let _ = std::fs::remove_file(&self.socket_path);
+    /// The bound socket (or pipe), listening; call inside a tokio runtime, once.
+    pub fn take_listener(&mut self) -> std::io::Result<transport::Listener> {
+        self.bound.listen()
     }
 }
 
@@ -74,29 +66,9 @@ pub fn claim(paths: &Paths) -> Result<Claim, InstanceError> {
         Err(TryLockError::Error(e)) => return Err(io(lock_path)(e)),
     }
     let socket_path = paths.socket_file();
-    // We hold the lock, so any socket file is a leftover of an engine that died.
-    match std::fs::remove_file(&socket_path) {
-        Ok(()) => {
-            tracing::info!("removed a stale socket left by an engine that did not exit cleanly")
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io(socket_path)(e)),
-    }
-    let listener =
-        std::os::unix::net::UnixListener::bind(&socket_path).map_err(io(socket_path.clone()))?;
-    listener
-        .set_nonblocking(true)
-        .map_err(io(socket_path.clone()))?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&socket_path, std::fs::Permissions::from_mode(0o600))
-            .map_err(io(socket_path.clone()))?;
-    }
-    Ok(Claim::Primary(PrimaryGuard {
-        _lock: lock,
-        listener: Some(listener),
-        socket_path,
-    }))
+    // We hold the lock, so whatever the transport finds at its address is a leftover.
+    let bound = transport::bind(&socket_path).map_err(io(socket_path))?;
+    Ok(Claim::Primary(PrimaryGuard { _lock: lock, bound }))
 }
 
 /// Tells the running engine that someone launched Tokentray again. Waits up to `patience` for an
@@ -196,7 +168,7 @@ mod tests {
         ));
         let sock = paths.socket_file();
         let reader = tokio::task::spawn_blocking(move || {
-            let mut stream = std::os::unix::net::UnixStream::connect(sock).unwrap();
+            let mut stream = transport::connect(&sock, None).unwrap();
             stream.write_all(b"{\"op\":\"subscribe\"}\n").unwrap();
             let mut lines = BufReader::new(stream).lines();
             let first = lines.next().unwrap().unwrap();
@@ -222,6 +194,7 @@ mod tests {
         drop(guard);
     }
 
+    #[cfg(unix)]
     #[test]
     fn stale_socket_from_a_dead_engine_is_replaced() {
         let dir = tempfile::tempdir().unwrap();
@@ -239,6 +212,7 @@ mod tests {
         assert!(matches!(err, ClientError::NotRunning), "{err}");
     }
 
+    #[cfg(unix)]
     #[test]
     fn socket_and_runtime_dir_are_private() {
         use std::os::unix::fs::PermissionsExt;

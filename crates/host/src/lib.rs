@@ -19,6 +19,7 @@ pub mod signals;
 pub mod sleepwatch;
 pub mod socket;
 mod told;
+pub mod transport;
 
 pub use run::{Host, Kind};
 pub use signals::Signal;

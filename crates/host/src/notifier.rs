@@ -270,7 +270,8 @@ fn show(
                 n.timeout(notify_rust::Timeout::Default);
             } else {
                 n.timeout(notify_rust::Timeout::Never);
-                #[cfg(all(unix, not(target_os = "macos")))]
+                // On Windows a critical toast is a "reminder": it stays until acted on.
+                #[cfg(any(windows, all(unix, not(target_os = "macos"))))]
                 n.urgency(notify_rust::Urgency::Critical);
             }
             if action.is_some() {
@@ -285,12 +286,17 @@ fn show(
             };
             tracing::info!(%summary, "notified");
             #[cfg(all(unix, not(target_os = "macos")))]
-            {
-                if let Some((shown, account)) = shown {
-                    if let Ok(mut s) = shown.lock() {
-                        s.insert(account, handle.id());
-                    }
+            if let Some((shown, account)) = shown {
+                if let Ok(mut s) = shown.lock() {
+                    s.insert(account, handle.id());
                 }
+            }
+            // The toast's buttons and its Activated event on Windows (while this process
+            // runs), the XDG action on Linux.
+            #[cfg(any(windows, all(unix, not(target_os = "macos"))))]
+            {
+                #[cfg(windows)]
+                let _ = shown;
                 if let Some(action) = action {
                     handle.wait_for_action(|chosen| {
                         if chosen == "default" || chosen == RELOGIN {
@@ -299,7 +305,7 @@ fn show(
                     });
                 }
             }
-            #[cfg(not(all(unix, not(target_os = "macos"))))]
+            #[cfg(target_os = "macos")]
             let _ = (handle, action, shown);
         });
     if let Err(e) = spawned {

@@ -72,7 +72,7 @@ impl Host {
     /// refresh in flight stores its tokens first) and returns. Call within a tokio runtime.
     pub async fn run(
         &self,
-        listener: std::io::Result<tokio::net::UnixListener>,
+        listener: std::io::Result<crate::transport::Listener>,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), EngineError> {
         let engine = &self.engine;

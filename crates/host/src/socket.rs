@@ -1,7 +1,6 @@
-//! The local socket: how the CLI (and a second launch) talk to the running engine.
-//!
-//! One JSON request per line, one JSON response per line. The socket lives in the user's private
-//! runtime folder (0700) and is itself 0600, so only the same user can connect.
+//! The engine's protocol over the local transport ([`crate::transport`]: a Unix socket, or a
+//! named pipe on Windows): how the CLI, a second launch and the dashboard talk to the running
+//! engine. One JSON request per line, one JSON response per line.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -16,6 +15,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
 use crate::desk::HostDesk;
 use crate::signals::Signals;
+use crate::transport;
 
 /// The answer to a request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,7 +72,42 @@ pub fn ask<A: DeserializeOwned>(
 ///
 /// Synchronous on purpose: the lean CLI starts no async runtime for a one-shot call.
 pub fn call(socket: &Path, req: &Op, timeout: Duration) -> Result<serde_json::Value, ClientError> {
-    let stream = std::os::unix::net::UnixStream::connect(socket).map_err(|e| match e.kind() {
+    let mut line = serde_json::to_vec(req).map_err(|e| ClientError::Protocol(e.to_string()))?;
+    line.push(b'\n');
+    let answer = exchange_within(socket, line, timeout)?;
+    let resp: Response = serde_json::from_str(&answer)
+        .map_err(|e| ClientError::Protocol(format!("unreadable answer ({e})")))?;
+    match (resp.ok, resp.error) {
+        (true, _) => Ok(resp.result.unwrap_or(serde_json::Value::Null)),
+        (false, Some(err)) => Err(ClientError::Engine(err)),
+        (false, None) => Err(ClientError::Protocol("error without a message".into())),
+    }
+}
+
+/// Sends `line` and reads one line back, within `timeout`.
+#[cfg(unix)]
+fn exchange_within(socket: &Path, line: Vec<u8>, timeout: Duration) -> Result<String, ClientError> {
+    exchange(socket, &line, timeout)
+}
+
+/// Sends `line` and reads one line back, within `timeout`. A pipe has no read timeout of its
+/// own, so the exchange runs on a thread that is left behind if the engine never answers.
+#[cfg(windows)]
+fn exchange_within(socket: &Path, line: Vec<u8>, timeout: Duration) -> Result<String, ClientError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let socket = socket.to_path_buf();
+    std::thread::Builder::new()
+        .name("tokentray-call".into())
+        .spawn(move || {
+            let _ = tx.send(exchange(&socket, &line, timeout));
+        })
+        .map_err(|e| ClientError::Protocol(e.to_string()))?;
+    rx.recv_timeout(timeout)
+        .unwrap_or(Err(ClientError::Timeout(timeout)))
+}
+
+fn exchange(socket: &Path, line: &[u8], timeout: Duration) -> Result<String, ClientError> {
+    let stream = transport::connect(socket, Some(timeout)).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
             ClientError::NotRunning
         }
@@ -84,26 +119,16 @@ pub fn call(socket: &Path, req: &Op, timeout: Duration) -> Result<serde_json::Va
         }
         _ => ClientError::Protocol(e.to_string()),
     };
-    stream.set_read_timeout(Some(timeout)).map_err(io)?;
-    stream.set_write_timeout(Some(timeout)).map_err(io)?;
-    let mut line = serde_json::to_vec(req).map_err(|e| ClientError::Protocol(e.to_string()))?;
-    line.push(b'\n');
-    (&stream).write_all(&line).map_err(io)?;
+    (&stream).write_all(line).map_err(io)?;
     let mut answer = String::new();
     BufReader::new(&stream).read_line(&mut answer).map_err(io)?;
-    let resp: Response = serde_json::from_str(&answer)
-        .map_err(|e| ClientError::Protocol(format!("unreadable answer ({e})")))?;
-    match (resp.ok, resp.error) {
-        (true, _) => Ok(resp.result.unwrap_or(serde_json::Value::Null)),
-        (false, Some(err)) => Err(ClientError::Engine(err)),
-        (false, None) => Err(ClientError::Protocol("error without a message".into())),
-    }
+    Ok(answer)
 }
 
 /// Serves operations for `engine` on `listener` until `shutdown` completes; `desk` does what
 /// they need of the desktop, and `signals` join the engine's events in `subscribe` streams.
 pub async fn serve(
-    listener: tokio::net::UnixListener,
+    listener: transport::Listener,
     engine: Engine,
     desk: HostDesk,
     signals: Signals,
@@ -125,7 +150,7 @@ pub type OnActivate = Arc<dyn Fn(bool) + Send + Sync>;
 /// (`activate` calls `on_activate`) instead of starting a second tray, and every other request
 /// answers with `problem`, the sentence that says what to fix.
 pub async fn serve_without_engine(
-    listener: tokio::net::UnixListener,
+    listener: transport::Listener,
     problem: String,
     on_activate: OnActivate,
 ) {
@@ -148,30 +173,16 @@ enum Backend {
 }
 
 async fn serve_backend(
-    listener: tokio::net::UnixListener,
+    mut listener: transport::Listener,
     backend: Backend,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
-    // The socket file is ours (we created it), so its owner is the uid allowed to talk to us.
-    let owner = listener
-        .local_addr()
-        .ok()
-        .and_then(|a| a.as_pathname().map(std::path::Path::to_path_buf))
-        .and_then(|p| std::fs::metadata(p).ok())
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m));
     loop {
         tokio::select! {
             _ = &mut shutdown => return,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    // The folder is 0700 and the socket 0600; checking the peer too means a
-                    // permission slip (or root's process) still cannot ask for tokens.
-                    let peer = stream.peer_cred().map(|c| c.uid()).ok();
-                    if owner.is_none() || peer != owner {
-                        tracing::warn!(?peer, ?owner, "refused a socket connection from another user");
-                        continue;
-                    }
+                Ok(Some(stream)) => {
                     let backend = backend.clone();
                     tokio::spawn(async move {
                         if let Err(e) = handle_connection(stream, backend).await {
@@ -179,9 +190,11 @@ async fn serve_backend(
                         }
                     });
                 }
+                // Another user's connection, refused and logged by the transport.
+                Ok(None) => {}
                 Err(e) => {
                     // EMFILE and friends: say so, and yield a moment rather than spin.
-                    tracing::warn!("accepting a socket connection failed: {e}");
+                    tracing::warn!("accepting a connection failed: {e}");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             }
@@ -189,11 +202,8 @@ async fn serve_backend(
     }
 }
 
-async fn handle_connection(
-    stream: tokio::net::UnixStream,
-    backend: Backend,
-) -> std::io::Result<()> {
-    let (read, mut write) = stream.into_split();
+async fn handle_connection(stream: transport::Stream, backend: Backend) -> std::io::Result<()> {
+    let (read, mut write) = tokio::io::split(stream);
     let mut reader = tokio::io::BufReader::new(read.take(MAX_LINE));
     let mut line = String::new();
     loop {
@@ -235,7 +245,7 @@ async fn handle_connection(
 /// signal.
 async fn stream_events(
     served: &Served,
-    write: &mut tokio::net::unix::OwnedWriteHalf,
+    write: &mut (impl tokio::io::AsyncWrite + Unpin),
 ) -> std::io::Result<()> {
     use tokio::sync::broadcast::error::RecvError;
     let mut events = served.engine.subscribe();

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use crate::secret::Secret;
 
+pub mod chunked;
 #[cfg(not(target_os = "linux"))]
 mod keyring_store;
 #[cfg(target_os = "linux")]
@@ -77,9 +78,13 @@ struct Stored {
 /// This platform's keychain store: the Secret Service on Linux, else the `keyring` crate.
 #[cfg(target_os = "linux")]
 pub type OsStore = secret_service::SecretServiceStore;
-/// This platform's keychain store: the Secret Service on Linux, else the `keyring` crate.
-#[cfg(not(target_os = "linux"))]
+/// This platform's keychain store: the Keychain through the `keyring` crate.
+#[cfg(target_os = "macos")]
 pub type OsStore = keyring_store::KeyringStore;
+/// This platform's keychain store: the Credential Manager through the `keyring` crate, values
+/// split across entries of at most 1,200 characters (its limit is 1,280).
+#[cfg(windows)]
+pub type OsStore = chunked::ChunkedStore<keyring_store::KeyringStore>;
 
 /// The engine's view of the keychain: tokens by account, client secrets by provider.
 #[derive(Clone)]
@@ -100,7 +105,14 @@ impl Vault {
     pub fn os_keychain() -> Vault {
         let service =
             std::env::var("TOKENTRAY_KEYCHAIN_SERVICE").unwrap_or_else(|_| "tokentray".into());
-        Vault::new(Arc::new(OsStore::new(service)))
+        #[cfg(windows)]
+        let store = chunked::ChunkedStore::new(
+            keyring_store::KeyringStore::new(service),
+            chunked::WINDOWS_ENTRY_CHARS,
+        );
+        #[cfg(not(windows))]
+        let store = OsStore::new(service);
+        Vault::new(Arc::new(store))
     }
 
     fn account_key(account: &str) -> String {

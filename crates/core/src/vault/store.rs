@@ -51,6 +51,16 @@ impl SecretStore for MemoryStore {
 }
 
 impl MemoryStore {
+    /// How many entries it holds.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether it holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Secret>> {
         // Each operation is a single map call, so a poisoned map is still consistent.
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
