@@ -67,11 +67,14 @@ build-tests:
 	$(CARGO) build --workspace --bins --locked
 	$(CARGO) test --workspace --locked --no-run
 
-## windows: the Windows CLI (tokentray.exe) built here: mingw-w64, Wine and Debian's rust-src
-## for the std build are set up by tests/windows/toolchain.sh (once; cached in WINDOWS_CACHE)
+## windows: the Windows CLI and tray app (tokentray.exe, tokentray-app.exe), linted and built
+## here: mingw-w64, Wine and Debian's rust-src for the std build are set up by
+## tests/windows/toolchain.sh (once; cached in WINDOWS_CACHE)
 windows: rust-check
 	@env=$$(tests/windows/toolchain.sh) && set -a && . "$$env" && set +a && \
-	  CARGO_TARGET_DIR=$(WINDOWS_CACHE)/target $(CARGO) build --locked --target $(WINDOWS_TARGET) -p tokentray
+	  export CARGO_TARGET_DIR=$(WINDOWS_CACHE)/target && \
+	  $(CARGO) clippy --locked --target $(WINDOWS_TARGET) -p tokentray -p tokentray-app -- -D warnings && \
+	  $(CARGO) build --locked --target $(WINDOWS_TARGET) -p tokentray -p tokentray-app
 
 ## icons: the Windows icon from icons/src (ImageMagick); the result is committed, since
 ## tauri-build needs it to build the tray app for Windows

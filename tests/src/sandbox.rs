@@ -340,7 +340,8 @@ impl Sandbox {
         self.spawn_command(self.cli_command(), args, log_name)
     }
 
-    fn spawn_command(&self, mut cmd: Command, args: &[&str], log_name: &str) -> Running {
+    /// Starts `cmd` with `args` in the background, its output in `log_name` under the sandbox.
+    pub fn spawn_command(&self, mut cmd: Command, args: &[&str], log_name: &str) -> Running {
         let log = self.root().join(log_name);
         let out = std::fs::File::create(&log).expect("create log file");
         let err = out.try_clone().expect("clone log file");

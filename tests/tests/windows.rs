@@ -1,7 +1,8 @@
 //! The Windows build of the CLI, engine and broker, run under Wine against the real OAuth server
 //! on 127.0.0.1: sign-in, tokens, refresh, status, git's and Kubernetes' credential protocols,
 //! racing processes, the headless engine over the named pipe, a dead grant, large tokens in the
-//! Credential Manager, the Run key, and no token in any file Wine or Tokentray wrote.
+//! Credential Manager, the Run key, no token in any file Wine or Tokentray wrote, and the tray
+//! app started (its dashboard needs WebView2, which Wine lacks).
 //! `make test` builds `tokentray.exe` first (tests/windows/toolchain.sh, then cargo with
 //! `--target x86_64-pc-windows-gnu`).
 
@@ -297,4 +298,38 @@ fn launch_at_login_is_the_run_key() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(!query().status.success(), "the value is gone");
     assert!(text(&s.cli(&["autostart", "status"])).starts_with("off"));
+}
+
+#[test]
+fn the_windows_tray_app_starts_under_wine_with_its_icon_and_a_second_launch_hands_over() {
+    require_session();
+    let wine = Wine::locate();
+    let s = Sandbox::under_wine(wine.clone());
+    let mut app_cmd = wine.app_command();
+    app_cmd
+        .env(
+            "TOKENTRAY_HOME",
+            tokentray_tests::wine::windows_path(s.root()),
+        )
+        .env("TOKENTRAY_KEYCHAIN_SERVICE", s.keychain_service());
+    let mut app = s.spawn_command(app_cmd, &["--minimized"], "app.log");
+    // Wine has no WebView2, but the tray app needs none until the dashboard opens: the engine,
+    // the pipe and the tray icon (Shell_NotifyIcon, shown by Wine's own tray) start.
+    wait_until("the tray icon", Duration::from_secs(90), || {
+        app.output().contains("tray icon created")
+    });
+    assert!(
+        app.output().contains("engine running kind=\"app\""),
+        "{}",
+        app.output()
+    );
+    let out = s.cli(&["status"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = s.cli(&["run", "--headless"]);
+    assert!(text(&out).contains("already running"), "{}", text(&out));
+    wait_until("the hand-over", Duration::from_secs(20), || {
+        app.output().contains("another launch handed over")
+    });
+    assert!(app.is_running(), "{}", app.output());
+    app.terminate();
 }
