@@ -259,7 +259,7 @@ fn new_generation() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vault::MemoryStore;
+    use crate::vault::store::MemoryStore;
     use std::sync::atomic::AtomicUsize;
     use std::sync::Arc;
 
