@@ -7,7 +7,7 @@
 // Everything else goes to stderr. SIGTERM / SIGINT stop it with exit code 0.
 
 import http from 'node:http';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { MemoryStore, StoreAdapter } from './store.mjs';
 import {
   MODES, answer as quirkAnswer, controls as quirkControls, replayed, issuesRefreshToken, quirkStats, rotates, route as quirkRoute,
@@ -106,13 +106,13 @@ const extraIds = new Set(extraClients.map((c) => c.client_id));
 const clients = [...defaultClients.filter((c) => !extraIds.has(c.client_id)), ...extraClients];
 
 // Our own signing key, so oidc-provider does not warn about its quick-start keys. RS256 is the
-// default ID token algorithm, hence RSA. Fresh per run: nothing outlives the process anyway.
-const signingKey = {
-  ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
-  kid: randomUUID(),
-  use: 'sig',
-  alg: 'RS256',
-};
+// default ID token algorithm, hence RSA. A fixed test-only key from signing-key.json, not one
+// generated per run: Node 20 can deadlock at start-up when a garbage collection lands inside
+// `generateKeyPairSync(...).privateKey.export({ format: 'jwk' })` (the key-generation job's
+// destructor waits for a lock the export holds; seen in CI on 2026-12-02: a server that never
+// printed its ready line, its main thread in KeyGenJob::~KeyGenJob under ExportJWK). It signs
+// ID tokens of a throw-away server on 127.0.0.1 and protects nothing.
+const signingKey = JSON.parse(readFileSync(new URL('./signing-key.json', import.meta.url), 'utf8'));
 
 // ---------------------------------------------------------------------------------------------
 // What tests look at: counters, and every token value issued (to grep logs and files for leaks).

@@ -18,6 +18,17 @@ pub const CLI_DEADLINE: Duration = Duration::from_secs(150);
 /// stderr, which nextest shows when it kills the test a minute later: tests/nextest.toml).
 pub const WATCHDOG_AFTER: Duration = Duration::from_secs(240);
 
+/// Seconds after the watchdog's start when it speaks; a long test moves it with
+/// [`watchdog_after`].
+static WATCHDOG_AT: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(WATCHDOG_AFTER.as_secs());
+
+/// For a test that is long by design (and allowed longer in tests/nextest.toml): the watchdog
+/// speaks after `after` instead.
+pub fn watchdog_after(after: Duration) {
+    WATCHDOG_AT.store(after.as_secs(), std::sync::atomic::Ordering::SeqCst);
+}
+
 /// Under nextest (one test per process), starts a thread that prints a diagnosis of this
 /// process and its children if the test is still running after [`WATCHDOG_AFTER`]. A hang
 /// inside the test itself then shows where it is, not only that it was killed.
@@ -27,17 +38,25 @@ pub fn start_watchdog() {
         return;
     }
     ONCE.call_once(|| {
+        let started = Instant::now();
         let _ = std::thread::Builder::new()
             .name("test-watchdog".into())
-            .spawn(|| {
-                std::thread::sleep(WATCHDOG_AFTER);
+            .spawn(move || {
+                let at =
+                    || Duration::from_secs(WATCHDOG_AT.load(std::sync::atomic::Ordering::SeqCst));
+                while started.elapsed() < at() {
+                    std::thread::sleep(at().saturating_sub(started.elapsed()));
+                }
                 let me = std::process::id();
                 let mut text = diagnose(me);
                 for child in descendants(me) {
                     text.push_str(&format!("--- child {child}:\n"));
                     text.push_str(&backtraces(child));
                 }
-                eprintln!("WATCHDOG: this test has run for {WATCHDOG_AFTER:?}.\n{text}");
+                eprintln!(
+                    "WATCHDOG: this test has run for {:?}.\n{text}",
+                    started.elapsed()
+                );
             });
     });
 }
@@ -95,9 +114,9 @@ impl OutputWithin for Command {
         };
         // The pipes close when every process holding them has exited: a background child that
         // inherited them would keep `Command::output` waiting forever.
-        let left = deadline.saturating_duration_since(Instant::now()) + Duration::from_secs(5);
-        let out = stdout.recv_timeout(left);
-        let err = stderr.recv_timeout(Duration::from_secs(5));
+        let until = deadline.max(Instant::now()) + Duration::from_secs(2);
+        let out = stdout.recv_timeout(until.saturating_duration_since(Instant::now()));
+        let err = stderr.recv_timeout(until.saturating_duration_since(Instant::now()));
         match (out, err) {
             (Ok(stdout), Ok(stderr)) => Output {
                 status,
@@ -109,6 +128,36 @@ impl OutputWithin for Command {
                  still holds them.\n{}",
                 process_table()
             ),
+        }
+    }
+}
+
+/// The first line `child` prints on `stdout`, within `within`; past it (or at end of output)
+/// the child is diagnosed as in [`OutputWithin`], killed, and the test panics naming `what`.
+pub fn first_line_within(
+    child: &mut Child,
+    stdout: impl Read + Send + 'static,
+    within: Duration,
+    what: &str,
+) -> String {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut line = String::new();
+        let read = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(read.map(|_| line));
+    });
+    match rx.recv_timeout(within) {
+        Ok(Ok(line)) if !line.is_empty() => line,
+        other => {
+            let why = match other {
+                Err(_) => format!("printed no line within {within:?}"),
+                Ok(Err(e)) => format!("could not be read ({e})"),
+                Ok(Ok(_)) => "ended without a line".to_owned(),
+            };
+            let diagnosis = diagnose(child.id());
+            kill_tree(child);
+            panic!("{what} {why}; it was killed.\n{diagnosis}");
         }
     }
 }
@@ -245,6 +294,36 @@ mod tests {
         Command::new("sh")
             .args(["-c", "sleep 30 & echo started"])
             .output_within(Duration::from_secs(1), None);
+    }
+
+    #[test]
+    #[should_panic(expected = "a silent server printed no line within 1s")]
+    fn a_server_that_never_says_it_is_ready_is_killed_and_named() {
+        let mut child = Command::new("sleep")
+            .arg("30")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        first_line_within(
+            &mut child,
+            stdout,
+            Duration::from_secs(1),
+            "a silent server",
+        );
+    }
+
+    #[test]
+    fn a_ready_line_is_read_in_time() {
+        let mut child = Command::new("sh")
+            .args(["-c", "echo ready; sleep 30"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let line = first_line_within(&mut child, stdout, Duration::from_secs(20), "sh");
+        assert_eq!(line, "ready\n");
+        kill_tree(&mut child);
     }
 
     #[test]

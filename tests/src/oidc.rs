@@ -2,7 +2,6 @@
 //! 127.0.0.1 with an ephemeral port, one per test, plus its control API (revoke, faults, stats).
 
 use crate::deadline::OutputWithin;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -78,6 +77,9 @@ pub fn scripted_user() -> PathBuf {
     oidc_dir().join("user.mjs")
 }
 
+/// How long a server may take to print its ready line (it takes well under a second).
+const SERVER_START: Duration = Duration::from_secs(30);
+
 impl OidcServer {
     /// Starts a server with default options.
     pub fn start() -> OidcServer {
@@ -102,10 +104,12 @@ impl OidcServer {
             .spawn()
             .expect("start node tests/oidc/server.mjs");
         let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the server's first line");
+        let line = crate::deadline::first_line_within(
+            &mut child,
+            stdout,
+            SERVER_START,
+            "node tests/oidc/server.mjs",
+        );
         let ready: Value = serde_json::from_str(&line)
             .unwrap_or_else(|e| panic!("the OAuth server did not start ({e}): {line:?}"));
         let issuer = ready["issuer"]
