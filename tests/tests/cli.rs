@@ -238,3 +238,22 @@ fn a_person_can_overrule_what_a_provider_code_means() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("provider list"), "{}", stderr(&out));
 }
+
+#[test]
+fn tokentray_home_puts_every_folder_under_one_root() {
+    let s = Sandbox::new();
+    let root = s.root().join("portable");
+    let out = s
+        .command(bins::cli())
+        .env("TOKENTRAY_HOME", &root)
+        .arg("status")
+        .output()
+        .expect("tokentray status");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let settings = root.join("config/settings.toml");
+    assert!(
+        stdout(&out).contains(&settings.display().to_string()),
+        "{}",
+        stdout(&out)
+    );
+}
