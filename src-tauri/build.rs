@@ -18,6 +18,9 @@ macro_rules! operations {
 
 include!("../crates/core/src/ops/catalog.rs");
 
+// `tokentray-app --version` names the commit, as `tokentray --version` does.
+include!("../crates/cli/build_version.rs");
+
 /// What the page may do besides the operations: hear engine events, close its own window.
 const CORE_PERMISSIONS: [&str; 3] = [
     "core:event:allow-listen",
@@ -26,6 +29,7 @@ const CORE_PERMISSIONS: [&str; 3] = [
 ];
 
 fn main() {
+    emit_version();
     if let Err(e) = build() {
         // A build script reports failure by panicking; say why first.
         panic!("tauri build step failed: {e:#}");

@@ -37,7 +37,7 @@ impl Args {
                 crate::dashboard::DASHBOARD_ARG => parsed.dashboard = true,
                 "--version" | "-V" => {
                     return Err(Exit {
-                        message: format!("tokentray-app {}", env!("CARGO_PKG_VERSION")),
+                        message: format!("tokentray-app {}", env!("TOKENTRAY_VERSION")),
                         code: 0,
                     })
                 }

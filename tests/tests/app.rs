@@ -202,3 +202,25 @@ fn with_a_broken_settings_file_the_app_stays_the_one_tray_and_its_dashboard_open
     });
     assert!(app.is_running(), "{}", app.output());
 }
+
+#[test]
+fn the_bundle_identifier_is_one_every_platforms_bundler_accepts() {
+    let conf: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(bins::repo_root().join("src-tauri/tauri.conf.json"))
+            .expect("tauri.conf.json"),
+    )
+    .expect("tauri.conf.json is JSON");
+    let id = conf["identifier"].as_str().expect("an identifier");
+    // Reverse DNS of ASCII letters, digits and hyphens (macOS' CFBundleIdentifier, Windows'
+    // application id, a Linux desktop file's name); the Tauri CLI refuses one that ends in
+    // `.app`, which macOS reserves for bundles.
+    let parts: Vec<&str> = id.split('.').collect();
+    assert!(parts.len() >= 2, "{id}");
+    assert!(
+        parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')),
+        "{id}"
+    );
+    assert!(!id.to_ascii_lowercase().ends_with(".app"), "{id}");
+}

@@ -15,12 +15,22 @@ fn stderr(out: &std::process::Output) -> String {
 #[test]
 fn version_and_help() {
     let s = Sandbox::new();
-    let out = s.cli(&["--version"]);
-    assert!(out.status.success());
-    assert_eq!(
-        stdout(&out).trim(),
-        format!("tokentray {}", env!("CARGO_PKG_VERSION"))
-    );
+    // The workspace's version and, built from this git checkout, the commit it was built from.
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short=10", "HEAD"])
+        .current_dir(bins::repo_root())
+        .output()
+        .expect("git");
+    let commit = String::from_utf8_lossy(&commit.stdout).trim().to_owned();
+    assert_eq!(commit.len(), 10, "the tests run in a git checkout");
+    for (bin, name) in [(bins::cli(), "tokentray"), (bins::app(), "tokentray-app")] {
+        let out = s.command(bin).arg("--version").output().expect("--version");
+        assert!(out.status.success());
+        assert_eq!(
+            stdout(&out).trim(),
+            format!("{name} {} (commit {commit})", env!("CARGO_PKG_VERSION"))
+        );
+    }
 
     let out = s.cli(&["--help"]);
     assert!(out.status.success());
@@ -143,6 +153,22 @@ fn autostart_on_writes_an_xdg_entry_with_minimized_and_off_removes_it() {
     assert!(s.cli(&["autostart", "off"]).status.success());
     assert!(!s.autostart_entry().exists());
     assert_eq!(stdout(&s.cli(&["autostart", "status"])).trim(), "off");
+
+    // Run from an AppImage, the entry starts the AppImage, never its temporary mount.
+    let appimage = s.root().join("Tokentray-x86_64.AppImage");
+    std::fs::write(&appimage, b"").unwrap();
+    let out = s
+        .command(bins::cli())
+        .env("APPIMAGE", &appimage)
+        .args(["autostart", "on"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let entry = std::fs::read_to_string(s.autostart_entry()).unwrap();
+    assert!(
+        entry.contains(&format!("\nExec=\"{}\" --minimized\n", appimage.display())),
+        "{entry}"
+    );
 }
 
 #[test]

@@ -18,7 +18,7 @@ use clap::{Parser, Subcommand};
 
 /// Keeps your OAuth tokens fresh and tells you, once, when an account needs you.
 #[derive(Parser)]
-#[command(name = "tokentray", version, propagate_version = true)]
+#[command(name = "tokentray", version = env!("TOKENTRAY_VERSION"), propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -105,11 +105,18 @@ fn fallback_runtime_dir() -> PathBuf {
 
 /// The tray app's executable, for launching it and for the launch-at-login entry.
 ///
-/// `$TOKENTRAY_APP` wins; else `tokentray-app` beside the running executable (both binaries ship
-/// side by side); else the running executable itself when it is the app.
+/// `$TOKENTRAY_APP` wins; else, inside an AppImage, the AppImage itself (`$APPIMAGE`: the
+/// binaries run from a mount that is gone after exit, and the AppImage starts the tray app);
+/// else `tokentray-app` beside the running executable (both binaries ship side by side, in
+/// `/usr/bin` once installed); else the running executable itself when it is the app.
 pub fn app_binary() -> std::io::Result<PathBuf> {
     if let Some(p) = std::env::var_os("TOKENTRAY_APP") {
         return Ok(PathBuf::from(p));
+    }
+    if let Some(appimage) = std::env::var_os("APPIMAGE").map(PathBuf::from) {
+        if appimage.is_file() {
+            return Ok(appimage);
+        }
     }
     let me = std::env::current_exe()?;
     let name = format!("tokentray-app{}", std::env::consts::EXE_SUFFIX);

@@ -45,7 +45,7 @@ impl Autostart {
         #[cfg(target_os = "macos")]
         let entry = dirs::home_dir()
             .unwrap_or_default()
-            .join("Library/LaunchAgents/dev.tokentray.app.plist");
+            .join("Library/LaunchAgents/dev.tokentray.Tokentray.plist");
         #[cfg(all(not(target_os = "macos"), not(windows)))]
         let entry = dirs::config_dir()
             .unwrap_or_else(|| dirs::home_dir().unwrap_or_default().join(".config"))
@@ -173,7 +173,7 @@ fn launch_agent(app: &Path) -> String {
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <plist version="1.0">
 <dict>
-  <key>Label</key><string>dev.tokentray.app</string>
+  <key>Label</key><string>dev.tokentray.Tokentray</string>
   <key>ProgramArguments</key>
   <array><string>{}</string><string>{MINIMIZED_ARG}</string></array>
   <key>RunAtLoad</key><true/>
