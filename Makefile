@@ -76,11 +76,20 @@ windows: rust-check
 	  $(CARGO) clippy --locked --target $(WINDOWS_TARGET) -p tokentray -p tokentray-app -- -D warnings && \
 	  $(CARGO) build --locked --target $(WINDOWS_TARGET) -p tokentray -p tokentray-app
 
-## icons: the Windows icon from icons/src (ImageMagick); the result is committed, since
-## tauri-build needs it to build the tray app for Windows
+## icons: every platform's app icon from icons/src/app.svg: Windows' .ico (tauri-build needs it
+## for the Windows build), macOS' .icns, and the freedesktop hicolor sizes packages install.
+## The results are committed; run this after changing the SVG.
+HICOLOR_SIZES := 16 24 32 48 64 128 256 512
 icons:
+	@$(call apt_install,imagemagick icnsutils)
+	for n in $(HICOLOR_SIZES); do \
+	  mkdir -p icons/hicolor/$${n}x$${n}/apps && \
+	  convert -background none -density 384 icons/src/app.svg -resize $${n}x$${n} -depth 8 \
+	    PNG32:icons/hicolor/$${n}x$${n}/apps/tokentray.png || exit 1; \
+	done
 	convert -background none -density 384 icons/src/app.svg -depth 8 \
 	  -define icon:auto-resize=256,128,64,48,32,24,16 icons/icon.ico
+	png2icns icons/icon.icns $(foreach n,16 32 48 128 256 512,icons/hicolor/$(n)x$(n)/apps/tokentray.png)
 
 ## deps: the system packages needed to build and run (apt on Debian/Ubuntu; nothing on macOS)
 deps: rust-check

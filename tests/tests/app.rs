@@ -224,3 +224,33 @@ fn the_bundle_identifier_is_one_every_platforms_bundler_accepts() {
     );
     assert!(!id.to_ascii_lowercase().ends_with(".app"), "{id}");
 }
+
+#[test]
+fn every_platforms_icon_is_there_at_its_sizes() {
+    let icons = bins::repo_root().join("icons");
+    // Freedesktop's hicolor theme, as a package installs it: PNG, RGBA, N×N.
+    for n in [16u32, 24, 32, 48, 64, 128, 256, 512] {
+        let path = icons.join(format!("hicolor/{n}x{n}/apps/tokentray.png"));
+        let png =
+            std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (make icons)", path.display()));
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{}", path.display());
+        let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]);
+        let height = u32::from_be_bytes([png[20], png[21], png[22], png[23]]);
+        assert_eq!((width, height), (n, n), "{}", path.display());
+        assert_eq!(png[25], 6, "{} is RGBA", path.display());
+    }
+    // Windows' .ico (tauri-build embeds it) with a 256-pixel image, and macOS' .icns.
+    let ico = std::fs::read(icons.join("icon.ico")).expect("icons/icon.ico");
+    assert_eq!(&ico[..4], &[0, 0, 1, 0]);
+    let count = u16::from_le_bytes([ico[4], ico[5]]) as usize;
+    assert!(
+        (0..count).any(|i| ico[6 + 16 * i] == 0),
+        "a 256-pixel image (width byte 0)"
+    );
+    let icns = std::fs::read(icons.join("icon.icns")).expect("icons/icon.icns");
+    assert_eq!(&icns[..4], b"icns");
+    assert_eq!(
+        u32::from_be_bytes([icns[4], icns[5], icns[6], icns[7]]) as usize,
+        icns.len()
+    );
+}
