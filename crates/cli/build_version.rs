@@ -19,17 +19,12 @@ fn emit_version() {
         Some(commit) => println!("cargo:rustc-env=TOKENTRAY_VERSION={version} (commit {commit})"),
         None => println!("cargo:rustc-env=TOKENTRAY_VERSION={version}"),
     }
-    // A new commit moves the branch's ref (or HEAD itself, detached); rebuild then, not on every
-    // build.
-    // (Only files that exist: cargo reruns the script on every build for a missing one.)
+    // A new commit moves HEAD (detached) or a branch's ref, which is a loose file under
+    // refs/heads (cargo watches a folder's contents) or a line of packed-refs: rebuild then, not
+    // on every build. Only paths that exist: cargo reruns the script every time for a missing one.
     if let Some(git_dir) = git(&["rev-parse", "--absolute-git-dir"]) {
-        let head_ref = git(&["symbolic-ref", "-q", "HEAD"]);
-        let files = ["HEAD", "packed-refs"]
-            .into_iter()
-            .map(str::to_owned)
-            .chain(head_ref);
-        for file in files {
-            let path = format!("{git_dir}/{file}");
+        for watched in ["HEAD", "packed-refs", "refs/heads"] {
+            let path = format!("{git_dir}/{watched}");
             if std::path::Path::new(&path).exists() {
                 println!("cargo:rerun-if-changed={path}");
             }
