@@ -10,6 +10,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::procstat::process_tree;
+
 /// How long any one CLI call may take in a test. A refresh gives up after 30 s and a sign-in
 /// driven by the scripted user takes seconds; twice the longest honest wait is a hang.
 pub const CLI_DEADLINE: Duration = Duration::from_secs(150);
@@ -49,7 +51,7 @@ pub fn start_watchdog() {
                 }
                 let me = std::process::id();
                 let mut text = diagnose(me);
-                for child in descendants(me) {
+                for child in process_tree(me).into_iter().skip(1) {
                     text.push_str(&format!("--- child {child}:\n"));
                     text.push_str(&backtraces(child));
                 }
@@ -223,55 +225,33 @@ fn backtraces(pid: u32) -> String {
     text
 }
 
-/// The processes under `pid`, children before grandchildren.
-fn descendants(pid: u32) -> Vec<u32> {
-    let mut found = vec![pid];
-    let mut i = 0;
-    while i < found.len() {
-        let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", found[i]))
-            .unwrap_or_default();
-        found.extend(
-            children
-                .split_whitespace()
-                .filter_map(|c| c.parse::<u32>().ok()),
-        );
-        i += 1;
-    }
-    found.remove(0);
-    found
-}
-
 /// Every process of this test (the test binary's own descendants), one line each.
 fn process_table() -> String {
-    let me = std::process::id().to_string();
-    let out = Command::new("ps")
-        .args(["-eo", "pid,ppid,stat,wchan:30,etimes,args", "--forest"])
-        .output();
-    let Ok(out) = out else {
-        return "(ps is missing)\n".into();
-    };
-    let table = String::from_utf8_lossy(&out.stdout);
-    let mut mine = vec![me];
-    let mut lines = vec![table.lines().next().unwrap_or_default().to_owned()];
-    // `--forest` lists parents before children, so one pass finds every descendant.
-    for line in table.lines().skip(1) {
-        let mut cols = line.split_whitespace();
-        let (Some(pid), Some(ppid)) = (cols.next(), cols.next()) else {
-            continue;
-        };
-        if mine.iter().any(|m| m == ppid) {
-            mine.push(pid.to_owned());
-            lines.push(line.to_owned());
-        }
+    let pids: Vec<String> = process_tree(std::process::id())
+        .iter()
+        .map(u32::to_string)
+        .collect();
+    match Command::new("ps")
+        .args([
+            "-o",
+            "pid,ppid,stat,wchan:30,etimes,args",
+            "-p",
+            &pids.join(","),
+        ])
+        .output()
+    {
+        Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned(),
+        Err(e) => format!("(no process table: ps: {e})\n"),
     }
-    lines.join("\n") + "\n"
 }
 
-/// Kills `child` and everything it started that is still a descendant.
+/// Kills `child` and everything it started that is still its descendant.
 fn kill_tree(child: &mut Child) {
-    let _ = Command::new("pkill")
-        .args(["-KILL", "-P", &child.id().to_string()])
-        .status();
+    for pid in process_tree(child.id()).into_iter().skip(1) {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
     let _ = child.kill();
     let _ = child.wait();
 }

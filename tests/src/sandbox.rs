@@ -78,19 +78,29 @@ impl Sandbox {
     pub fn cli_command(&self) -> Command {
         match &self.wine {
             None => self.command(crate::bins::cli()),
-            Some(wine) => {
-                let mut cmd = wine.command();
-                cmd.env("TOKENTRAY_HOME", crate::wine::windows_path(self.root()))
-                    .env("TOKENTRAY_KEYCHAIN_SERVICE", self.keychain_service())
-                    .env_remove("RUST_LOG")
-                    .env_remove("BROWSER")
-                    .stdin(Stdio::null());
-                for (k, v) in &self.env {
-                    cmd.env(k, v);
-                }
-                cmd
-            }
+            Some(wine) => self.windows_command(wine.command()),
         }
+    }
+
+    /// `cmd`, a Windows program under Wine, with all its folders under this sandbox's root
+    /// (`$TOKENTRAY_HOME`) and this sandbox's environment.
+    pub fn windows_command(&self, mut cmd: Command) -> Command {
+        cmd.env("TOKENTRAY_HOME", crate::wine::windows_path(self.root()));
+        self.with_sandbox_env(cmd)
+    }
+
+    /// This sandbox's keychain and extra environment, nothing of the caller's that would change
+    /// what Tokentray does (`$TOKENTRAY_APP`, `$RUST_LOG`, `$BROWSER`), and no stdin.
+    fn with_sandbox_env(&self, mut cmd: Command) -> Command {
+        cmd.env("TOKENTRAY_KEYCHAIN_SERVICE", self.keychain_service())
+            .env_remove("TOKENTRAY_APP")
+            .env_remove("RUST_LOG")
+            .env_remove("BROWSER")
+            .stdin(Stdio::null());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
     }
 
     /// Every process started from now on gets `key=value` (a private bus, `$BROWSER`, …).
@@ -150,6 +160,11 @@ impl Sandbox {
 
     /// Adds provider `local` for `issuer` (once) and account `name`, not signed in.
     pub fn add_account(&self, server: &crate::oidc::OidcServer, name: &str) {
+        self.add_account_with(server, name, &[]);
+    }
+
+    /// [`Sandbox::add_account`] with more `account add` options (`--git-host HOST`, …).
+    pub fn add_account_with(&self, server: &crate::oidc::OidcServer, name: &str, options: &[&str]) {
         {
             let mut issuers = self.issuers.lock().unwrap_or_else(|p| p.into_inner());
             if !issuers.iter().any(|i| i == server.issuer()) {
@@ -180,7 +195,9 @@ impl Sandbox {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        let out = self.cli(&["account", "add", name, "--provider", "local"]);
+        let mut args = vec!["account", "add", name, "--provider", "local"];
+        args.extend_from_slice(options);
+        let out = self.cli(&args);
         assert!(
             out.status.success(),
             "account add: {}",
@@ -289,16 +306,8 @@ impl Sandbox {
             .env("XDG_STATE_HOME", r.join("state"))
             .env("XDG_DATA_HOME", r.join("data"))
             .env("XDG_RUNTIME_DIR", r.join("run"))
-            .env("HOME", r.join("home"))
-            .env("TOKENTRAY_KEYCHAIN_SERVICE", self.keychain_service())
-            .env_remove("TOKENTRAY_APP")
-            .env_remove("RUST_LOG")
-            .env_remove("BROWSER")
-            .stdin(Stdio::null());
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
-        cmd
+            .env("HOME", r.join("home"));
+        self.with_sandbox_env(cmd)
     }
 
     /// One account's entry in `tokentray status --json`.

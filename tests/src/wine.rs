@@ -41,14 +41,12 @@ impl Wine {
 
     /// `wine tokentray-app.exe`, the tray app built beside the CLI, in this prefix.
     pub fn app_command(&self) -> Command {
-        let mut cmd = self.system_command(
+        self.system_command(
             &self
                 .exe
                 .with_file_name("tokentray-app.exe")
                 .to_string_lossy(),
-        );
-        cmd.env_remove("TOKENTRAY_APP");
-        cmd
+        )
     }
 
     /// The Wine prefix (its registry files and `drive_c`).

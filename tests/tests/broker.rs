@@ -13,16 +13,7 @@ use tokentray_tests::{bins, output_text as text, require_session, sandbox::Sandb
 fn git_account(server: &OidcServer) -> Sandbox {
     let s = Sandbox::new();
     s.add_account(server, "spare");
-    let out = s.cli(&[
-        "account",
-        "add",
-        "work",
-        "--provider",
-        "local",
-        "--git-host",
-        "git.example.test",
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
+    s.add_account_with(server, "work", &["--git-host", "git.example.test"]);
     let out = s.cli_with_stdin(&["account", "import", "work"], &server.sign_in("alice"));
     assert!(out.status.success(), "{}", text(&out));
     s

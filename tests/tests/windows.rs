@@ -117,17 +117,7 @@ fn the_windows_cli_signs_in_refreshes_brokers_and_serves_through_the_pipe() {
     let s = Sandbox::under_wine(wine.clone());
 
     // Provider by issuer discovery, and an account that answers git for one host.
-    s.add_account(&server, "spare");
-    let out = s.cli(&[
-        "account",
-        "add",
-        "work",
-        "--provider",
-        "local",
-        "--git-host",
-        "git.example.test",
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
+    s.add_account_with(&server, "work", &["--git-host", "git.example.test"]);
     login(&s, "work", "alice");
 
     let token = s.token("work");
@@ -305,13 +295,7 @@ fn the_windows_tray_app_starts_under_wine_with_its_icon_and_a_second_launch_hand
     require_session();
     let wine = Wine::locate();
     let s = Sandbox::under_wine(wine.clone());
-    let mut app_cmd = wine.app_command();
-    app_cmd
-        .env(
-            "TOKENTRAY_HOME",
-            tokentray_tests::wine::windows_path(s.root()),
-        )
-        .env("TOKENTRAY_KEYCHAIN_SERVICE", s.keychain_service());
+    let app_cmd = s.windows_command(wine.app_command());
     let mut app = s.spawn_command(app_cmd, &["--minimized"], "app.log");
     // Wine has no WebView2, but the tray app needs none until the dashboard opens: the engine,
     // the pipe and the tray icon (Shell_NotifyIcon, shown by Wine's own tray) start.
