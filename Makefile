@@ -14,7 +14,12 @@ RUN_PKGS := build-essential pkg-config curl libssl-dev libwebkit2gtk-4.1-dev \
 # the tests drive them with.
 TEST_PKGS := $(RUN_PKGS) gnome-keyring libsecret-tools openssl libfaketime procps mount dbus dbus-x11 xvfb dunst libnotify-bin \
              xdotool x11-utils imagemagick xclip git gdb \
-             webkit2gtk-driver
+             webkit2gtk-driver \
+             $(PACKAGE_PKGS) debootstrap unzip python3-gi desktop-file-utils
+# What make package needs beyond the build: dpkg-shlibdeps (the .deb's library dependencies),
+# zip (the Windows zip). The tests add debootstrap (a clean Debian root to install into), unzip,
+# python3-gi (the test StatusNotifierWatcher) and desktop-file-validate; rpm reads the .rpm.
+PACKAGE_PKGS := dpkg-dev zip rpm
 # Node runs the test OAuth server; any Node >= 20 on PATH will do.
 NODE_PKGS := nodejs npm
 
@@ -31,7 +36,18 @@ WINDOWS_TARGET := x86_64-pc-windows-gnu
 WINDOWS_CACHE ?= $(or $(TOKENTRAY_WINDOWS_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tokentray-windows)
 export TOKENTRAY_WINDOWS_CACHE := $(WINDOWS_CACHE)
 
-.PHONY: run test windows icons bench bench-compare fuzz deps test-deps rust-check build-release build-tests lint screenshots clean
+# Packages: make package writes them to PACKAGE_DIR. Its tools (cargo-deb, cargo-generate-rpm,
+# pinned) and the packaging test's clean Debian 12 root live in a cache outside the clone.
+PACKAGE_DIR := target/package
+PACKAGE_CACHE ?= $(or $(TOKENTRAY_PACKAGE_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tokentray-package)
+export TOKENTRAY_PACKAGE_CACHE := $(PACKAGE_CACHE)
+CARGO_DEB_VERSION := 3.8.0
+CARGO_GENERATE_RPM_VERSION := 0.21.1
+PACKAGE_TOOLS := $(PACKAGE_CACHE)/tools/bin
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+WINDOWS_ZIP := tokentray-$(VERSION)-windows-x86_64
+
+.PHONY: run test windows package package-tools package-root icons bench bench-compare fuzz deps test-deps rust-check build-release build-tests lint screenshots clean
 
 ## run: install missing packages, build in release mode, start the tray app
 run: deps build-release
@@ -39,7 +55,7 @@ run: deps build-release
 
 ## test: install test services, then fmt, clippy, and every test in a private desktop session
 ## (the Windows build under Wine included)
-test: test-deps lint build-tests windows
+test: test-deps lint build-tests windows package package-root
 	tests/session.sh $(MAKE) --no-print-directory test-in-session
 
 # Runs inside tests/session.sh. nextest runs the test binaries in parallel; plain cargo test
@@ -68,13 +84,43 @@ build-tests:
 	$(CARGO) test --workspace --locked --no-run
 
 ## windows: the Windows CLI and tray app (tokentray.exe, tokentray-app.exe), linted and built
-## here: mingw-w64, Wine and Debian's rust-src for the std build are set up by
-## tests/windows/toolchain.sh (once; cached in WINDOWS_CACHE)
+## here in release mode (what the zip ships is what the Windows tests run): mingw-w64, Wine and
+## Debian's rust-src for the std build are set up by tests/windows/toolchain.sh (once; cached in
+## WINDOWS_CACHE)
 windows: rust-check
 	@env=$$(tests/windows/toolchain.sh) && set -a && . "$$env" && set +a && \
 	  export CARGO_TARGET_DIR=$(WINDOWS_CACHE)/target && \
 	  $(CARGO) clippy --locked --target $(WINDOWS_TARGET) -p tokentray -p tokentray-app -- -D warnings && \
-	  $(CARGO) build --locked --target $(WINDOWS_TARGET) -p tokentray -p tokentray-app
+	  $(CARGO) build --release --locked --target $(WINDOWS_TARGET) -p tokentray -p tokentray-app
+
+## package: the .deb and .rpm (both binaries, menu entry, icons, licences) and the Windows zip,
+## in target/package/ (docs/packaging.md)
+package: deps package-tools build-release windows
+	rm -rf $(PACKAGE_DIR) && mkdir -p $(PACKAGE_DIR)/$(WINDOWS_ZIP)
+	$(PACKAGE_TOOLS)/cargo-deb -p tokentray-app --no-build --locked --output $(PACKAGE_DIR)/
+	$(PACKAGE_TOOLS)/cargo-generate-rpm -p src-tauri --output $(PACKAGE_DIR)/
+	cp $(addprefix $(WINDOWS_CACHE)/target/$(WINDOWS_TARGET)/release/,tokentray.exe tokentray-app.exe WebView2Loader.dll) \
+	   README.md docs/LICENSE-MIT docs/LICENSE-APACHE $(PACKAGE_DIR)/$(WINDOWS_ZIP)/
+	cd $(PACKAGE_DIR) && zip -q -r -X $(WINDOWS_ZIP).zip $(WINDOWS_ZIP) && rm -r $(WINDOWS_ZIP)
+	@ls -l $(PACKAGE_DIR)
+
+# The packaging tools, pinned, built once into the cache (a few minutes).
+package-tools: rust-check
+	@$(call apt_install,$(PACKAGE_PKGS))
+	@if ! $(PACKAGE_TOOLS)/cargo-deb --version 2>/dev/null | grep -qF " $(CARGO_DEB_VERSION)"; then \
+	  echo "Installing cargo-deb $(CARGO_DEB_VERSION) into $(PACKAGE_CACHE)/tools (once)"; \
+	  $(CARGO) install cargo-deb --locked --version $(CARGO_DEB_VERSION) --root $(PACKAGE_CACHE)/tools --quiet; \
+	fi
+	@if ! $(PACKAGE_TOOLS)/cargo-generate-rpm --version 2>/dev/null | grep -qF " $(CARGO_GENERATE_RPM_VERSION)"; then \
+	  echo "Installing cargo-generate-rpm $(CARGO_GENERATE_RPM_VERSION) into $(PACKAGE_CACHE)/tools (once)"; \
+	  $(CARGO) install cargo-generate-rpm --locked --version $(CARGO_GENERATE_RPM_VERSION) --root $(PACKAGE_CACHE)/tools --quiet; \
+	fi
+
+# The packaging test's clean Debian 12 root (debootstrap, once, in the cache); it needs root, and
+# without it the test says SKIPPED.
+package-root:
+	@if [ "$$(id -u)" = 0 ]; then tests/package/root.sh $(PACKAGE_CACHE) >/dev/null; \
+	else echo "Not root: no clean Debian root for the packaging test (debootstrap and chroot need root)"; fi
 
 ## icons: every platform's app icon from icons/src/app.svg: Windows' .ico (tauri-build needs it
 ## for the Windows build), macOS' .icns, and the freedesktop hicolor sizes packages install.

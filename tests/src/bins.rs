@@ -39,3 +39,11 @@ pub fn repo_root() -> PathBuf {
         .expect("tests/ lives in the repository")
         .to_path_buf()
 }
+
+/// Where `make package` writes the packages: `package/` in the same target folder.
+pub fn package_dir() -> PathBuf {
+    profile_dir()
+        .parent()
+        .expect("target/<profile> has a parent")
+        .join("package")
+}

@@ -5,6 +5,7 @@
 //! `make test` arranges that.
 
 pub mod bins;
+pub mod cleanroot;
 pub mod deadline;
 pub mod desktop;
 pub mod modgraph;

@@ -29,7 +29,7 @@ impl Wine {
     /// so that a run without it fails instead of testing nothing.
     pub fn locate() -> Wine {
         let cache = cache_dir();
-        let exe = cache.join("target/x86_64-pc-windows-gnu/debug/tokentray.exe");
+        let exe = cache.join("target/x86_64-pc-windows-gnu/release/tokentray.exe");
         let prefix = cache.join("wine");
         assert!(
             exe.exists() && prefix.join("system.reg").exists(),

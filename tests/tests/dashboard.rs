@@ -36,6 +36,19 @@ fn the_wizard_signs_in_and_a_dead_grant_is_fixed_with_one_click() {
 
     dash.wait_for("#empty", WAIT);
     dash.screenshot("1-no-accounts");
+    // The production build (tauri's custom-protocol) enforces the content security policy of
+    // tauri.conf.json: a script injected into the page does not run.
+    let injected = dash.run(
+        "const s = document.createElement('script'); \
+         s.textContent = 'window.__injected = true'; document.head.appendChild(s); \
+         return window.__injected === true;",
+        vec![],
+    );
+    assert_eq!(
+        injected,
+        serde_json::Value::Bool(false),
+        "an injected inline script ran: the dashboard has no content security policy"
+    );
 
     // The wizard: discovery from the issuer, then the account.
     dash.click("#open-wizard");
