@@ -10,16 +10,16 @@ CARGO ?= cargo
 # Build-time libraries of a Tauri 2 app on Debian/Ubuntu.
 RUN_PKGS := build-essential pkg-config curl libssl-dev libwebkit2gtk-4.1-dev \
             libayatana-appindicator3-dev librsvg2-dev libxdo-dev libdbus-1-dev
+# What make package needs beyond the build: dpkg-shlibdeps (the .deb's library dependencies),
+# zip (the Windows zip). The tests add debootstrap (a clean Debian root to install into), unzip,
+# python3-gi (the test StatusNotifierWatcher) and desktop-file-validate; rpm reads the .rpm.
+PACKAGE_PKGS := dpkg-dev zip rpm
 # The real services the tests run against: Secret Service, D-Bus, X, notifications, plus tools
 # the tests drive them with.
 TEST_PKGS := $(RUN_PKGS) gnome-keyring libsecret-tools openssl libfaketime procps mount dbus dbus-x11 xvfb dunst libnotify-bin \
              xdotool x11-utils imagemagick xclip git gdb \
              webkit2gtk-driver \
              $(PACKAGE_PKGS) debootstrap unzip python3-gi desktop-file-utils
-# What make package needs beyond the build: dpkg-shlibdeps (the .deb's library dependencies),
-# zip (the Windows zip). The tests add debootstrap (a clean Debian root to install into), unzip,
-# python3-gi (the test StatusNotifierWatcher) and desktop-file-validate; rpm reads the .rpm.
-PACKAGE_PKGS := dpkg-dev zip rpm
 # Node runs the test OAuth server; any Node >= 20 on PATH will do.
 NODE_PKGS := nodejs npm
 
