@@ -180,6 +180,7 @@ function card(a) {
   if (a.expires_at) expires.title = when(a.expires_at);
   $(".last-refresh", node).textContent = when(a.last_refresh);
   $(".next-refresh", node).textContent = a.status === "enabled" || a.status === "stale" ? when(a.next_refresh) : "—";
+  renderVariants(node, a);
 
   const signIn = $('[data-action="sign-in"]', node);
   const needsSignIn = a.status === "error" || a.status === "signed_out";
@@ -219,9 +220,50 @@ function card(a) {
   });
   $('[data-action="remove"]', node).addEventListener("click", () => confirmRemove(a.name));
 
+  renderCallers(node, a);
   renderJobs(node, a);
   $(".job-form", node).addEventListener("submit", (e) => saveJob(e, a.name));
   return node;
+}
+
+// Tokens minted for other scopes or resources (`tokentray token --scope/--resource`): what
+// they are for and how long they live; the page never sees a token.
+function renderVariants(node, a) {
+  const variants = a.variants || [];
+  const box = $(".variants", node);
+  box.hidden = variants.length === 0;
+  const list = $("ul", box);
+  for (const v of variants) {
+    const scopes = v.scopes.length ? v.scopes.join(" ") : "the sign-in's scopes";
+    const li = el("li", v.resource ? `${scopes} for ${v.resource}` : scopes);
+    const left = el("span", until(v.expires_at), "ticks");
+    left.dataset.at = v.expires_at || "";
+    if (v.expires_at) left.title = when(v.expires_at);
+    li.append(" — expires ", left);
+    list.append(li);
+  }
+}
+
+// With `callers = "ask"`: the programs always allowed, each revocable (the next request from
+// it asks again).
+function renderCallers(node, a) {
+  const box = $(".callers", node);
+  box.hidden = a.callers !== "ask";
+  if (box.hidden) return;
+  const allowed = a.allowed_callers || [];
+  $(".no-callers", box).hidden = allowed.length !== 0;
+  const list = $("ul", box);
+  for (const program of allowed) {
+    const li = el("li");
+    li.dataset.program = program;
+    const revoke = el("button", "Revoke");
+    revoke.type = "button";
+    revoke.addEventListener("click", () =>
+      act(() => invoke("revoke_caller", { account: a.name, program }), `${program} will be asked about again.`),
+    );
+    li.append(el("code", program), " ", revoke);
+    list.append(li);
+  }
 }
 
 // Overruling how a provider's code is read (`set_class`): the person knows their provider.
@@ -307,6 +349,7 @@ const KINDS = {
   state_changed: "state",
   login_started: "state",
   login_finished: "state",
+  variant_issued: "refreshed",
 };
 
 function describe(ev) {
@@ -316,6 +359,7 @@ function describe(ev) {
     case "job_ran": return `job ${ev.job}: ${ev.status ?? "no answer"}`;
     case "state_changed": return `${LABELS[ev.from] || ev.from} → ${LABELS[ev.to] || ev.to}`;
     case "login_started": return "sign-in started";
+    case "variant_issued": return `token minted for ${ev.scopes.length ? ev.scopes.join(" ") : "the sign-in's scopes"}${ev.resource ? ` at ${ev.resource}` : ""}`;
     case "login_finished": return ev.message;
     default: return ev.kind;
   }
@@ -572,7 +616,7 @@ document.addEventListener("keydown", (e) => {
 
 // The countdowns tick while the window is open; the data itself changes only on engine events.
 setInterval(() => {
-  for (const dd of document.querySelectorAll(".expires[data-at]")) {
+  for (const dd of document.querySelectorAll(".expires[data-at], .ticks[data-at]")) {
     if (dd.dataset.at) dd.textContent = until(dd.dataset.at);
   }
 }, 1000);

@@ -322,6 +322,9 @@ mod tests {
                     next_refresh: None,
                     last_error: None,
                     jobs: vec![],
+                    variants: vec![],
+                    callers: Default::default(),
+                    allowed_callers: vec![],
                 })
                 .collect(),
             storage_error: None,

@@ -1,7 +1,8 @@
 //! The lean CLI's latency, side by side in one run: `tokentray --version` start-up, and
 //! `tokentray token` through the running engine against `secret-tool lookup` of one secret (the
-//! floor: one D-Bus round trip to the keychain from a fresh process). Needs the private desktop
-//! session (`make bench` runs it inside `tests/session.sh`). Prints figures; asserts nothing.
+//! floor: one D-Bus round trip to the keychain from a fresh process), and a cached token variant
+//! (`--resource --scope`) beside the account's own token. Needs the private desktop session
+//! (`make bench` runs it inside `tests/session.sh`). Prints figures; asserts no timing.
 //!
 //!   tests/session.sh cargo bench -p tokentray-tests --bench cli
 
@@ -9,6 +10,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use tokentray_tests::oidc::{OidcServer, Options};
 use tokentray_tests::{bins, sandbox::Sandbox};
 
 const RUNS: usize = 200;
@@ -52,23 +54,23 @@ fn main() {
 
     let version = time_runs(|| s.cli(&["--version"]).status.success());
 
-    // An account with an hour-long token, and the engine that serves it.
-    s.write_settings(
-        "[provider.bench]\ntoken_url = \"http://127.0.0.1:9/token\"\nclient_id = \"bench\"\n\n\
-         [[account]]\nname = \"bench\"\nprovider = \"bench\"\n",
-    );
-    let out = s.cli_with_stdin(
-        &["account", "import", "bench"],
-        r#"{"access_token":"bench-access","refresh_token":"bench-refresh","expires_in":3600,"token_type":"Bearer"}"#,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // An account with an hour-long token from the real OAuth server (two resource servers),
+    // and the engine that serves it.
+    let server = OidcServer::start_with(Options {
+        access_ttl: 3600,
+        resources: Some(r#"{"https://one.test":"api"}"#),
+        ..Options::default()
+    });
+    s.sign_in(&server, "bench", "alice");
     let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
     s.wait_for_engine(Duration::from_secs(20));
+    let variant = ["token", "bench", "--resource", "https://one.test", "--scope", "api"];
+    // Minted once; every run after is served from the engine's memory.
+    assert!(s.cli(&variant).status.success());
+    let before = server.refresh_count();
     let token = time_runs(|| s.cli(&["token", "bench"]).status.success());
+    let cached_variant = time_runs(|| s.cli(&variant).status.success());
+    assert_eq!(server.refresh_count(), before, "the variant came from memory");
     engine.terminate();
 
     // Without an engine the CLI reads the keychain itself.
@@ -82,6 +84,7 @@ fn main() {
     for (name, t) in [
         ("secret-tool lookup (one secret)", &lookup),
         ("tokentray token, through the running engine", &token),
+        ("tokentray token --resource (cached variant)", &cached_variant),
         ("tokentray token, no engine (keychain read)", &offline),
         ("tokentray --version", &version),
     ] {
@@ -90,6 +93,10 @@ fn main() {
     println!(
         "  token through the engine / secret-tool lookup: {:.2}x",
         token.median / lookup.median
+    );
+    println!(
+        "  cached variant / token through the engine: {:.2}x",
+        cached_variant.median / token.median
     );
 }
 

@@ -80,6 +80,7 @@ fn run(n: usize, token_url: &str) {
             provider: "local".into(),
             git_hosts: vec![],
             git_username: None,
+            ..AccountSettings::default()
         });
         let expires = now + time::Duration::seconds(LIFETIME_S);
         vault
@@ -201,6 +202,7 @@ fn round_trip(token_url: &str) {
         provider: "local".into(),
         git_hosts: vec![],
         git_username: None,
+        ..AccountSettings::default()
     });
     std::fs::create_dir_all(&paths.config_dir).expect("config dir");
     settings.save(&paths.settings_file()).expect("settings");

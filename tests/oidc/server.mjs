@@ -38,7 +38,7 @@ console.debug = toStderr;
 process.stdout.on('error', () => {});
 
 // Imported only now, so that its import-time runtime warning goes through the filter above.
-const { default: Provider } = await import('oidc-provider');
+const { default: Provider, errors } = await import('oidc-provider');
 
 // ---------------------------------------------------------------------------------------------
 // Configuration from the environment.
@@ -55,6 +55,21 @@ const ttl = {
   refresh: seconds('OIDC_REFRESH_TTL', 86400),
   id: seconds('OIDC_ID_TTL', 3600),
 };
+
+// Resource servers (RFC 8707), from OIDC_RESOURCES: {"https://one.test":"api read", ...}, each
+// with the scopes it knows. A sign-in is granted all of them (its authorization request needs no
+// `resource`), and a refresh may then ask for a token for one of them; any other resource is
+// `invalid_target`. Without the variable resource indicators stay as oidc-provider ships them:
+// every resource is refused.
+let resources = {};
+try {
+  resources = JSON.parse(process.env.OIDC_RESOURCES || '{}');
+  if (resources === null || typeof resources !== 'object' || Array.isArray(resources)) throw new Error('not a JSON object');
+} catch (e) {
+  console.error(`server.mjs: OIDC_RESOURCES: ${e.message}`);
+  process.exit(2);
+}
+const resourceNames = Object.keys(resources);
 
 const GRANTS = ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'];
 
@@ -168,6 +183,20 @@ const provider = new Provider(issuer, {
     deviceFlow: { enabled: true },
     revocation: { enabled: true },
     introspection: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      // At the authorization endpoint (no `oneOf`): every configured resource, so the grant
+      // covers them all. At the token endpoint, when a refresh without `openid` falls back to
+      // the granted resources (`oneOf`): the first.
+      async defaultResource(_ctx, _client, oneOf) {
+        if (oneOf) return Array.isArray(oneOf) ? oneOf[0] : oneOf;
+        return resourceNames.length ? resourceNames : undefined;
+      },
+      async getResourceServerInfo(_ctx, resource) {
+        if (!Object.hasOwn(resources, resource)) throw new errors.InvalidTarget();
+        return { scope: resources[resource], audience: resource, accessTokenFormat: 'opaque' };
+      },
+    },
   },
   // Any login name is a user; its sub is the name.
   async findAccount(_ctx, sub) {
@@ -359,7 +388,9 @@ async function whoami(req, res) {
     return;
   }
   stats.whoami_hits[at.accountId] = (stats.whoami_hits[at.accountId] || 0) + 1;
-  sendJson(res, 200, { sub: at.accountId, scope: at.scope, hits: stats.whoami_hits[at.accountId] });
+  sendJson(res, 200, {
+    sub: at.accountId, scope: at.scope, aud: at.aud ?? null, hits: stats.whoami_hits[at.accountId],
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -65,8 +65,26 @@ impl Desktop {
         Self::unlocked_keyring(dir.path(), &address);
         // `-print` writes every notification it receives to stdout: the test's record of them.
         let printed = std::fs::File::create(dir.path().join("dunst.out")).expect("dunst log");
+        // dunst's defaults, except its action menu: instead of dmenu, a script that picks the
+        // line a test chose (`Desktop::choose`), the way a person picks from the menu.
+        let picker = dir.path().join("pick.sh");
+        std::fs::write(
+            &picker,
+            format!(
+                "#!/bin/sh\ncat > '{dir}/menu.txt'\ngrep -F -- \"$(sed -n 1p '{dir}/choice')\" '{dir}/menu.txt' | grep -F -- \"$(sed -n 2p '{dir}/choice')\" | head -n 1\n",
+                dir = dir.path().display()
+            ),
+        )
+        .expect("menu picker");
+        std::fs::set_permissions(&picker, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("menu picker mode");
+        let config = dir.path().join("dunstrc");
+        std::fs::write(&config, format!("[global]\n    dmenu = {}\n", picker.display()))
+            .expect("dunst config");
         let dunst = Self::on_bus(dir.path(), &address, "dunst")
-            .args(["-config", "/dev/null", "-print"])
+            .arg("-config")
+            .arg(&config)
+            .arg("-print")
             .stdout(printed)
             .stderr(Stdio::null())
             .spawn()
@@ -261,6 +279,14 @@ impl Desktop {
             .trim()
             .parse()
             .unwrap_or(0)
+    }
+
+    /// Picks the action labelled `label` (`Allow once`) of the notification whose summary
+    /// holds `about` from dunst's action menu, as a person would.
+    pub fn choose(&self, label: &str, about: &str) {
+        std::fs::write(self.dir.path().join("choice"), format!("{label}\n{about}\n"))
+            .expect("choice");
+        self.dunstctl(&["context"]);
     }
 
     /// Runs `dunstctl` with `args` and returns what it printed.

@@ -18,6 +18,9 @@ pub struct Options {
     /// A provider's documented behaviour (tests/oidc/quirks.mjs): github, google, microsoft,
     /// gitlab.
     pub quirks: Option<&'static str>,
+    /// Resource servers (RFC 8707) as JSON, `{"https://one.test":"api"}`: each with its
+    /// scopes; a sign-in is granted them all.
+    pub resources: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -26,6 +29,7 @@ impl Default for Options {
             access_ttl: 60,
             refresh_ttl: 86_400,
             quirks: None,
+            resources: None,
         }
     }
 }
@@ -98,6 +102,7 @@ impl OidcServer {
             .env("OIDC_ACCESS_TTL", opts.access_ttl.to_string())
             .env("OIDC_REFRESH_TTL", opts.refresh_ttl.to_string())
             .env("OIDC_QUIRKS", opts.quirks.unwrap_or_default())
+            .env("OIDC_RESOURCES", opts.resources.unwrap_or("{}"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -238,6 +243,12 @@ impl OidcServer {
 
     /// `GET /api/whoami` with `token`: the status and the `sub` it names.
     pub fn whoami(&self, token: &str) -> (u16, String) {
+        let (status, v) = self.whoami_json(token);
+        (status, v["sub"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// `GET /api/whoami` with `token`: the status and the whole answer (`sub`, `scope`, `aud`).
+    pub fn whoami_json(&self, token: &str) -> (u16, Value) {
         let url = format!("{}/api/whoami", self.issuer);
         let mut resp = self
             .agent
@@ -246,8 +257,7 @@ impl OidcServer {
             .call()
             .unwrap_or_else(|e| panic!("GET {url}: {e}"));
         let status = resp.status().as_u16();
-        let v: Value = resp.body_mut().read_json().unwrap_or(Value::Null);
-        (status, v["sub"].as_str().unwrap_or_default().to_owned())
+        (status, resp.body_mut().read_json().unwrap_or(Value::Null))
     }
 
     /// Every access, refresh and ID token the server issued so far.

@@ -9,7 +9,7 @@ use serde_json::json;
 use tokentray_tests::desktop::Desktop;
 use tokentray_tests::oidc::OidcServer;
 use tokentray_tests::webdriver::Dashboard;
-use tokentray_tests::{bins, require_session, wait_until};
+use tokentray_tests::{bins, output_text as text, require_session, wait_until};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -139,6 +139,29 @@ fn the_wizard_signs_in_and_a_dead_grant_is_fixed_with_one_click() {
     dash.click(".card[data-account='work'] [data-action='details']");
     dash.wait_for(".card[data-account='work'] .timeline svg circle", WAIT);
     dash.screenshot("5-history");
+
+    // A token minted for another scope shows on the card (what for, when it expires; never the
+    // token), and so do the programs an asking account always allows, each revocable.
+    let out = s.cli(&["token", "work", "--scope", "openid"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = s.cli(&["account", "set", "work", "--callers", "ask"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = s.cli(&["account", "callers", "work", "--allow", "/usr/bin/git"]);
+    assert!(out.status.success(), "{}", text(&out));
+    dash.wait_until(
+        "the variant and the allowed program on the card",
+        "const c = document.querySelector('.card[data-account=\"work\"]'); \
+         return !!c && c.querySelector('.variants li')?.textContent.startsWith('openid — expires in') \
+           && !!c.querySelector('.callers li[data-program=\"/usr/bin/git\"]');",
+        WAIT,
+    );
+    dash.screenshot("5b-variants-and-callers");
+    dash.click(".card[data-account='work'] .callers li button");
+    wait_until("the program revoked", WAIT, || {
+        s.account_status("work")["allowed_callers"].is_null()
+    });
+    let out = s.cli(&["account", "set", "work", "--callers", "allow"]);
+    assert!(out.status.success(), "{}", text(&out));
 
     // An engine event redraws the cards; what the person is in the middle of survives it: the
     // open event list, the field being typed in, its text and its caret.

@@ -158,6 +158,17 @@ fn the_windows_cli_signs_in_refreshes_brokers_and_serves_through_the_pipe() {
         .expect("wine tokentray.exe token");
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), fresh);
+    // An account that asks before a program gets its token: a headless engine has nobody to
+    // ask, so it refuses at once, naming the program it found behind the pipe (the process
+    // that ran tokentray.exe) when Windows tells it.
+    let out = s.cli(&["account", "set", "work", "--callers", "ask"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = s.cli(&["token", "work"]);
+    assert_eq!(out.status.code(), Some(9), "{}", text(&out));
+    assert!(out.stdout.is_empty());
+    println!("a Windows caller refused headless: {}", text(&out).trim());
+    let out = s.cli(&["account", "set", "work", "--callers", "allow"]);
+    assert!(out.status.success(), "{}", text(&out));
     // A second launch hands over through the pipe and exits.
     let out = s.cli(&["run", "--headless"]);
     assert!(out.status.success(), "{}", text(&out));

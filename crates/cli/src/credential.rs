@@ -7,17 +7,27 @@ use std::io::{BufRead, Write};
 use tokentray_core::ops::{answer, Op};
 use tokentray_core::secret::Secret;
 use tokentray_core::settings::Settings;
+use tokentray_core::variant::TokenRequest;
 use tokentray_core::Paths;
 
 use crate::engine_call;
 use crate::error::CliError;
+use crate::token::VariantArgs;
 
-/// Asks the engine (or, with none, this process) for the account's fresh token.
-pub fn fetch(paths: &Paths, account: &str) -> Result<answer::Token, CliError> {
+/// Asks the engine (or, with none, this process) for the account's fresh token, as `request`
+/// asks; `on_behalf_of` names the command `exec` will give it to.
+pub fn fetch(
+    paths: &Paths,
+    account: &str,
+    request: TokenRequest,
+    on_behalf_of: Option<String>,
+) -> Result<answer::Token, CliError> {
     engine_call::call(
         paths,
         Op::Token {
             account: account.to_owned(),
+            request,
+            on_behalf_of,
         },
     )
 }
@@ -43,6 +53,10 @@ pub fn git(paths: &Paths, args: GitArgs) -> Result<(), CliError> {
     let Some((account, username)) = claim(&settings, &input) else {
         return Ok(());
     };
+    let request = settings
+        .account(&account)
+        .map(|a| a.git_request())
+        .unwrap_or_default();
     if args.operation == "erase" {
         if let Some(rejected) = input.password {
             let result: Result<answer::Rejected, _> = engine_call::call(
@@ -50,6 +64,7 @@ pub fn git(paths: &Paths, args: GitArgs) -> Result<(), CliError> {
                 Op::Rejected {
                     account: account.clone(),
                     token: rejected,
+                    request,
                 },
             );
             if let Err(e) = result {
@@ -59,7 +74,7 @@ pub fn git(paths: &Paths, args: GitArgs) -> Result<(), CliError> {
         }
         return Ok(());
     }
-    match fetch(paths, &account) {
+    match fetch(paths, &account, request, None) {
         Ok(f) => {
             let mut out = format!("username={username}\npassword={}\n", f.token.expose());
             if let Some(at) = f.expires_at {
@@ -149,12 +164,14 @@ fn claim(settings: &Settings, input: &GitInput) -> Option<(String, String)> {
 pub struct ExecArgs {
     /// The account.
     name: String,
+    #[command(flatten)]
+    variant: VariantArgs,
 }
 
 /// Prints a Kubernetes `ExecCredential` (`client.authentication.k8s.io/v1`) with the account's
 /// token and its expiry, for a kubeconfig `exec` entry.
 pub fn exec(paths: &Paths, args: ExecArgs) -> Result<(), CliError> {
-    let f = fetch(paths, &args.name)?;
+    let f = fetch(paths, &args.name, args.variant.request(), None)?;
     let mut status = serde_json::json!({ "token": f.token.expose() });
     if let Some(at) = f.expires_at {
         let at = at
@@ -194,12 +211,14 @@ mod tests {
             provider: "gh".into(),
             git_hosts: vec!["github.com".into()],
             git_username: None,
+            ..AccountSettings::default()
         });
         s.accounts.push(AccountSettings {
             name: "corp".into(),
             provider: "corp".into(),
             git_hosts: vec!["git.corp.example:8443".into()],
             git_username: Some("me".into()),
+            ..AccountSettings::default()
         });
         s
     }

@@ -54,7 +54,8 @@ impl Link {
             return Err(CliError::new("no engine to ask"));
         };
         let desk = HostDesk::new("cli", Signals::default());
-        let result = rt.block_on(ops::perform(engine, &desk, op));
+        let caller = tokentray_host::peer::of_this_process();
+        let result = rt.block_on(ops::perform(engine, &desk, &caller, op));
         // Rotated tokens the keychain refused exist only in this process: one more try to store
         // them, and no success reported if they would die with it.
         if let Err(e) = engine.flush() {

@@ -20,6 +20,12 @@ pub mod code {
     pub const KEYCHAIN: i32 = 6;
     /// The named account does not exist.
     pub const NO_SUCH_ACCOUNT: i32 = 7;
+    /// The provider refused what the request asked for (`--scope`, `--resource`), or
+    /// `--min-valid` cannot be met; the account is fine.
+    pub const REFUSED: i32 = 8;
+    /// The account asks before a new program has its token, and this one was not allowed:
+    /// denied, no answer within a minute, or nobody to ask.
+    pub const NOT_ALLOWED: i32 = 9;
 }
 
 /// The exit code for an engine error code (as it crosses the socket).
@@ -30,6 +36,8 @@ pub fn exit_code_for(engine_code: &str) -> i32 {
         "config" => code::CONFIG,
         "keychain" => code::KEYCHAIN,
         "no_such_account" => code::NO_SUCH_ACCOUNT,
+        "refused" => code::REFUSED,
+        "not_allowed" => code::NOT_ALLOWED,
         tokentray_core::ops::code::BAD_ARGUMENT => code::USAGE,
         _ => code::FAILURE,
     }

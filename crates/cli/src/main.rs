@@ -6,6 +6,7 @@ mod autostart;
 mod credential;
 mod engine_call;
 mod error;
+mod exec;
 mod job;
 mod login;
 mod pause;
@@ -40,6 +41,8 @@ enum Command {
     Logout(login::LogoutArgs),
     /// Print a fresh access token and a newline, nothing else.
     Token(token::TokenArgs),
+    /// Run a command with a fresh token in its environment (GH_TOKEN, ACCESS_TOKEN, …).
+    Exec(exec::ExecArgs),
     /// Refresh an account's tokens now and report the outcome.
     Refresh(token::RefreshArgs),
     /// Show every account's state.
@@ -74,6 +77,7 @@ fn main() {
         Command::Login(args) => login::login(&paths, args),
         Command::Logout(args) => login::logout(&paths, args),
         Command::Token(args) => token::token(&paths, args),
+        Command::Exec(args) => exec::run(&paths, args),
         Command::Refresh(args) => token::refresh(&paths, args),
         Command::Status(args) => status::run(&paths, args),
         Command::Job(cmd) => job::run(&paths, cmd),

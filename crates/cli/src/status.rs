@@ -78,6 +78,30 @@ fn table(status: &Status, paths: &Paths) -> String {
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
+    // Tokens minted for other scopes or resources (what they are for, never the tokens).
+    let variants: Vec<String> = status
+        .accounts
+        .iter()
+        .flat_map(|a| {
+            a.variants.iter().map(move |v| {
+                let scopes = match v.scopes.as_slice() {
+                    [] => "the sign-in's scopes".to_owned(),
+                    s => s.join(" "),
+                };
+                let resource = v
+                    .resource
+                    .as_deref()
+                    .map(|r| format!(" for {r}"))
+                    .unwrap_or_default();
+                let expires = v.expires_at.as_deref().unwrap_or("never");
+                format!("  {}: {scopes}{resource}, expires {expires}\n", a.name)
+            })
+        })
+        .collect();
+    if !variants.is_empty() {
+        out.push_str("\nTokens for other scopes and resources:\n");
+        out.extend(variants);
+    }
     // What to do about each account in trouble, one sentence each.
     for a in &status.accounts {
         if let Some(e) = &a.last_error {

@@ -26,6 +26,16 @@ pub enum Event {
         /// The account's name.
         account: String,
     },
+    /// A token for other scopes or a resource was minted from the account's refresh token.
+    VariantIssued {
+        /// The account's name.
+        account: String,
+        /// The scopes asked for (empty: the sign-in's).
+        scopes: Vec<String>,
+        /// The resource asked for.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        resource: Option<String>,
+    },
     /// A refresh failed (its class decides what happens next).
     RefreshFailed {
         /// The account's name.

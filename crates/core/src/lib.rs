@@ -4,6 +4,7 @@
 //! It must never depend on Tauri, GTK or WebKit; `tests/tests/boundary.rs` enforces that.
 
 pub mod accounts;
+pub mod caller;
 pub mod crosslock;
 pub mod engine;
 pub mod events;
@@ -20,6 +21,7 @@ pub mod secret;
 pub mod settings;
 pub mod status;
 pub mod sync;
+pub mod variant;
 pub mod vault;
 
 pub use engine::{Engine, EngineError};

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::caller::CallerPolicy;
 use crate::oauth::classify::ClassOverrides;
 
 /// Everything the user configured. A missing file means "nothing configured yet".
@@ -103,7 +104,7 @@ pub struct ProviderSettings {
 }
 
 /// One OAuth account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountSettings {
     /// The name the user calls it by (`tokentray token NAME`).
@@ -117,6 +118,36 @@ pub struct AccountSettings {
     /// `x-access-token` for GitHub, `oauth2` otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git_username: Option<String>,
+    /// The scopes of the token git gets, instead of the sign-in's (`tokentray token --scope`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub git_scopes: Vec<String>,
+    /// The resource of the token git gets (`tokentray token --resource`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_resource: Option<String>,
+    /// How long the token git gets must still be valid: `10m` (`tokentray token --min-valid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_min_valid: Option<String>,
+    /// Whether any program may have the token, or the person is asked for each new one.
+    #[serde(default, skip_serializing_if = "CallerPolicy::is_default")]
+    pub callers: CallerPolicy,
+    /// Programs (executable paths) the person always allows, with `callers = "ask"`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_callers: Vec<String>,
+}
+
+impl AccountSettings {
+    /// What the credential helper asks the engine for on this account's behalf.
+    pub fn git_request(&self) -> crate::variant::TokenRequest {
+        crate::variant::TokenRequest {
+            scopes: self.git_scopes.clone(),
+            resource: self.git_resource.clone(),
+            min_valid_s: self
+                .git_min_valid
+                .as_deref()
+                .and_then(parse_duration)
+                .map(|d| d.as_secs()),
+        }
+    }
 }
 
 /// A warm-up job: an authenticated HTTP request repeated on an interval.
@@ -269,6 +300,17 @@ impl Settings {
             if !seen.insert(a.name.as_str()) {
                 return Err(format!("two accounts are named {:?}", a.name));
             }
+            if let Some(text) = &a.git_min_valid {
+                if parse_duration(text).is_none() {
+                    return Err(format!(
+                        "account {:?} has git_min_valid {text:?}; use forms like 90s, 10m, 1h",
+                        a.name
+                    ));
+                }
+            }
+            a.git_request()
+                .validate()
+                .map_err(|e| format!("account {:?}: git_{}", a.name, e.trim_start_matches("--")))?;
             if !self.providers.contains_key(&a.provider) {
                 return Err(format!(
                     "account {:?} uses provider {:?}, which is not defined ([provider.{}])",
@@ -370,6 +412,7 @@ mod tests {
             provider: "p".into(),
             git_hosts: vec!["github.com".into()],
             git_username: None,
+            ..AccountSettings::default()
         });
         s.jobs.push(JobSettings {
             name: "warm".into(),

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::{AccountState, Health, LastError};
+use crate::caller::CallerPolicy;
+use crate::variant::VariantStatus;
 
 /// Every account's state, in settings order. The shape of `tokentray status --json`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +49,15 @@ pub struct AccountStatus {
     pub last_error: Option<LastError>,
     /// The account's warm-up jobs.
     pub jobs: Vec<JobStatus>,
+    /// Tokens minted for other scopes or resources that have not expired (never the tokens).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<VariantStatus>,
+    /// Whether any program may have the token, or the person is asked.
+    #[serde(default, skip_serializing_if = "CallerPolicy::is_default")]
+    pub callers: CallerPolicy,
+    /// The programs always allowed (with `callers = "ask"`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_callers: Vec<String>,
 }
 
 /// One warm-up job in the status snapshot.
@@ -101,6 +112,9 @@ mod tests {
             next_refresh: None,
             last_error: None,
             jobs: vec![],
+            variants: vec![],
+            callers: CallerPolicy::Allow,
+            allowed_callers: vec![],
         };
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(v["status"], "signed_out");

@@ -1,9 +1,14 @@
 //! The desktop an operation may use (`tokentray_core::ops::Desk`): the clipboard, the browser,
 //! launch at login, and showing the GUI through the host's signals.
 
+use std::collections::HashMap;
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokentray_core::caller::{Caller, Consent};
 use tokentray_core::ops::Desk;
 use tokentray_core::secret::Secret;
 
@@ -15,12 +20,22 @@ use crate::signals::{Signal, Signals};
 pub struct HostDesk {
     kind: &'static str,
     signals: Signals,
+    /// Questions about callers on screen, by (account, program): later askers wait for the
+    /// same answer.
+    asking: Asking,
 }
 
+type Asking = Arc<Mutex<HashMap<(String, String), tokio::sync::broadcast::Sender<Consent>>>>;
+
 impl HostDesk {
-    /// A desk that reports `kind` to `ping` and sends GUI signals on `signals`.
+    /// A desk that reports `kind` to `ping` and sends GUI signals on `signals`. Only the `app`
+    /// kind asks the person about callers; the others have nobody to ask.
     pub fn new(kind: &'static str, signals: Signals) -> HostDesk {
-        HostDesk { kind, signals }
+        HostDesk {
+            kind,
+            signals,
+            asking: Asking::default(),
+        }
     }
 }
 
@@ -53,6 +68,55 @@ impl Desk for HostDesk {
 
     fn autostart(&self) -> bool {
         Autostart::for_current_user().is_enabled()
+    }
+
+    fn ask_caller(
+        &self,
+        account: &str,
+        caller: &Caller,
+        patience: Duration,
+    ) -> Pin<Box<dyn Future<Output = Consent> + Send + 'static>> {
+        let why = match self.kind {
+            "app" => None,
+            "headless" => Some("this Tokentray runs without a desktop (`run --headless`) to ask you on"),
+            _ => Some("no Tokentray app is running to ask you"),
+        };
+        if let Some(why) = why {
+            return Box::pin(std::future::ready(Consent::NobodyToAsk(why.to_owned())));
+        }
+        let key = (account.to_owned(), caller.program.clone().unwrap_or_default());
+        let asking = self.asking.clone();
+        let (account, caller) = (account.to_owned(), caller.clone());
+        Box::pin(async move {
+            // The same program asking again while the person decides (20 `git fetch`es): one
+            // notification, one answer for all of them.
+            let (mine, waiter) = {
+                let mut pending = asking.lock().unwrap_or_else(|p| p.into_inner());
+                match pending.get(&key) {
+                    Some(tx) => (None, tx.subscribe()),
+                    None => {
+                        let (tx, rx) = tokio::sync::broadcast::channel(1);
+                        pending.insert(key.clone(), tx.clone());
+                        (Some(tx), rx)
+                    }
+                }
+            };
+            let Some(tx) = mine else {
+                let mut waiter = waiter;
+                return tokio::time::timeout(patience + Duration::from_secs(5), waiter.recv())
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .unwrap_or(Consent::NoAnswer);
+            };
+            let consent = crate::notifier::ask_caller(&account, &caller, patience).await;
+            asking
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&key);
+            let _ = tx.send(consent.clone());
+            consent
+        })
     }
 
     fn set_autostart(&self, on: bool) -> Result<(), String> {

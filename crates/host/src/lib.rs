@@ -13,6 +13,7 @@ pub mod desk;
 pub mod instance;
 pub mod netwatch;
 pub mod notifier;
+pub mod peer;
 pub mod relogin;
 pub mod run;
 pub mod signals;

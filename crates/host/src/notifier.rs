@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast::error::RecvError;
 
 use tokentray_core::accounts::AccountState;
+use tokentray_core::caller::{Caller, Consent};
 use tokentray_core::events::Event;
 use tokentray_core::oauth::classify::FailureClass;
 use tokentray_core::status::AccountStatus;
@@ -22,6 +23,10 @@ use crate::told::Told;
 
 /// The action id of the "Re-login" button; `default` is a click on the body.
 const RELOGIN: &str = "relogin";
+/// The action ids of a question about a caller.
+const ALLOW_ONCE: &str = "allow-once";
+const ALLOW_ALWAYS: &str = "allow-always";
+const DENY: &str = "deny";
 
 /// An account's failure to tell the person of.
 struct Notice {
@@ -66,6 +71,84 @@ pub fn tell_sign_in_failed(account: &str, message: &str) {
         None,
         None,
     );
+}
+
+/// Asks the person whether `caller` may have `account`'s token: one notification with Allow
+/// once, Always allow and Deny, withdrawn after `patience` without an answer. No notification
+/// service is [`Consent::NobodyToAsk`].
+pub async fn ask_caller(account: &str, caller: &Caller, patience: std::time::Duration) -> Consent {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let id = Arc::new(Mutex::new(None));
+    let summary = format!("Tokentray: allow a program to use {account}?");
+    let body = format!(
+        "{} asks for the token of {account}. Without an answer within {} s it gets none.",
+        caller.describe(),
+        patience.as_secs()
+    );
+    let shown_id = id.clone();
+    let spawned = std::thread::Builder::new()
+        .name("tokentray-consent".into())
+        .spawn(move || {
+            let mut n = notify_rust::Notification::new();
+            n.appname("Tokentray")
+                .summary(&summary)
+                .body(&body)
+                .timeout(notify_rust::Timeout::Never)
+                .action(ALLOW_ONCE, "Allow once")
+                .action(ALLOW_ALWAYS, "Always allow")
+                .action(DENY, "Deny");
+            #[cfg(any(windows, all(unix, not(target_os = "macos"))))]
+            n.urgency(notify_rust::Urgency::Critical);
+            let handle = match n.show() {
+                Ok(h) => h,
+                Err(e) => {
+                    let _ = tx.send(Consent::NobodyToAsk(format!(
+                        "no notification service answers ({e})"
+                    )));
+                    return;
+                }
+            };
+            #[cfg(all(unix, not(target_os = "macos")))]
+            if let Ok(mut slot) = shown_id.lock() {
+                *slot = Some(handle.id());
+            }
+            // A toast cannot be withdrawn by id; it goes when answered or dismissed.
+            #[cfg(windows)]
+            let _ = &shown_id;
+            #[cfg(any(windows, all(unix, not(target_os = "macos"))))]
+            handle.wait_for_action(|chosen| {
+                let consent = match chosen {
+                    ALLOW_ONCE => Consent::Once,
+                    ALLOW_ALWAYS => Consent::Always,
+                    DENY => Consent::Deny,
+                    // Dismissed, or withdrawn when the time was up.
+                    _ => Consent::NoAnswer,
+                };
+                let _ = tx.send(consent);
+            });
+            #[cfg(target_os = "macos")]
+            {
+                let _ = (handle, shown_id);
+                let _ = tx.send(Consent::NobodyToAsk(
+                    "notifications cannot ask questions on macOS yet".into(),
+                ));
+            }
+        });
+    if let Err(e) = spawned {
+        return Consent::NobodyToAsk(format!("cannot show a notification ({e})"));
+    }
+    match tokio::time::timeout(patience, rx).await {
+        Ok(Ok(consent)) => consent,
+        Ok(Err(_)) => Consent::NoAnswer,
+        Err(_) => {
+            // Nobody answered: take the question off the screen, which also ends its thread.
+            let shown = id.lock().ok().and_then(|mut s| s.take());
+            if let Some(id) = shown {
+                close(id);
+            }
+            Consent::NoAnswer
+        }
+    }
 }
 
 impl Notifier {
@@ -315,9 +398,15 @@ fn show(
 
 /// Takes the account's notification off the screen (it works again).
 fn withdraw(shown: &Shown, account: &str) {
-    let id = shown.lock().ok().and_then(|mut s| s.remove(account));
+    if let Some(id) = shown.lock().ok().and_then(|mut s| s.remove(account)) {
+        close(id);
+    }
+}
+
+/// Takes notification `id` off the screen.
+fn close(id: u32) {
     #[cfg(target_os = "linux")]
-    if let Some(id) = id {
+    {
         std::thread::spawn(move || {
             let closed = dbus::blocking::Connection::new_session().and_then(|c| {
                 c.with_proxy(

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use tokentray_core::caller::Caller;
 use tokentray_core::ops::{self, Op, OpError, PingInfo, PROTOCOL};
 use tokentray_core::Engine;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
@@ -182,10 +183,11 @@ async fn serve_backend(
         tokio::select! {
             _ = &mut shutdown => return,
             accepted = listener.accept() => match accepted {
-                Ok(Some(stream)) => {
+                Ok(Some((stream, pid))) => {
                     let backend = backend.clone();
                     tokio::spawn(async move {
-                        if let Err(e) = handle_connection(stream, backend).await {
+                        let caller = crate::peer::identify(pid);
+                        if let Err(e) = handle_connection(stream, backend, caller).await {
                             tracing::debug!("socket client went away: {e}");
                         }
                     });
@@ -202,7 +204,11 @@ async fn serve_backend(
     }
 }
 
-async fn handle_connection(stream: transport::Stream, backend: Backend) -> std::io::Result<()> {
+async fn handle_connection(
+    stream: transport::Stream,
+    backend: Backend,
+    caller: Caller,
+) -> std::io::Result<()> {
     let (read, mut write) = tokio::io::split(stream);
     let mut reader = tokio::io::BufReader::new(read.take(MAX_LINE));
     let mut line = String::new();
@@ -225,7 +231,7 @@ async fn handle_connection(stream: transport::Stream, backend: Backend) -> std::
                 return stream_events(served, &mut write).await
             }
             (Ok(op), Backend::Engine(served)) => {
-                answer(ops::perform(&served.engine, &served.desk, op).await)
+                answer(ops::perform(&served.engine, &served.desk, &caller, op).await)
             }
             (Ok(op), Backend::Problem(problem)) => answer_without_engine(problem, op),
             (Err(e), _) => failure(

@@ -1,15 +1,19 @@
 //! What the engine hands out: a fresh access token (with its expiry), a replacement for a
 //! token a server rejected, and a refresh the person asked for, with its report.
 
+use std::time::Duration;
+
 use time::OffsetDateTime;
 
 use super::error::EngineError;
 use super::handle::Engine;
 use super::refresh::Mode;
-use super::tokens::{still_valid, tokens_need_refresh, Credential};
-use crate::accounts::AccountState;
+use super::tokens::{lasts, lifetime, still_valid, tokens_need_refresh, Credential};
+use crate::accounts::{AccountRecord, AccountState};
 use crate::oauth::classify::FailureClass;
 use crate::secret::Secret;
+use crate::variant::TokenRequest;
+use crate::vault::TokenSet;
 
 /// How one refresh attempt went: `ok`, or the failure's class, in the JSON as a word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -64,31 +68,60 @@ impl Engine {
     /// A fresh access token and when it expires (for git's `password_expiry_utc` and
     /// Kubernetes' `expirationTimestamp`).
     pub async fn credential(&self, name: &str) -> Result<Credential, EngineError> {
-        let slot = self.slot(name)?;
+        self.credential_for(name, &TokenRequest::default()).await
+    }
+
+    /// The token a caller asked for: the account's own, or a variant for other scopes or a
+    /// resource; either way valid for at least the request's minimum.
+    pub async fn credential_for(
+        &self,
+        name: &str,
+        request: &TokenRequest,
+    ) -> Result<Credential, EngineError> {
+        request.validate().map_err(EngineError::BadRequest)?;
+        match request.key() {
+            Some(key) => self.variant(name, key, request.min_valid()).await,
+            None => self.own_credential(name, request.min_valid()).await,
+        }
+    }
+
+    /// Refuses a caller that cannot be served: an account in error or signed out.
+    pub(super) fn servable(&self, name: &str) -> Result<AccountRecord, EngineError> {
         let record = self.record(name);
         match record.system {
-            Some(AccountState::Error) => return Err(self.error_from_record(name, &record)),
-            None | Some(AccountState::SignedOut) => {
-                return Err(EngineError::SignedOut(name.to_owned()))
-            }
-            _ => {}
+            Some(AccountState::Error) => Err(self.error_from_record(name, &record)),
+            None | Some(AccountState::SignedOut) => Err(EngineError::SignedOut(name.to_owned())),
+            _ => Ok(record),
         }
+    }
+
+    /// The account's own token, valid for at least `min_valid`.
+    async fn own_credential(
+        &self,
+        name: &str,
+        min_valid: Option<Duration>,
+    ) -> Result<Credential, EngineError> {
+        let slot = self.slot(name)?;
+        let record = self.servable(name)?;
         let tokens = self
             .load(name, &slot)
             .await?
             .ok_or_else(|| EngineError::SignedOut(name.to_owned()))?;
         let now = OffsetDateTime::now_utc();
-        if !tokens_need_refresh(&tokens, now) {
+        let serves = |t: &TokenSet, now| still_valid(t, now) && lasts(t, min_valid, now);
+        if !tokens_need_refresh(&tokens, now) && lasts(&tokens, min_valid, now) {
             return Ok(Credential::of(tokens));
         }
+        // No refresh could help: every token the provider gives lives less than asked.
+        longer_than_tokens_live(name, &tokens, min_valid)?;
         if record.paused {
-            return if still_valid(&tokens, now) {
+            return if serves(&tokens, now) {
                 Ok(Credential::of(tokens))
             } else {
                 Err(EngineError::Paused(name.to_owned()))
             };
         }
-        match self.refresh_flight(name, &slot, Mode::Demand).await {
+        match self.refresh_flight(name, &slot, Mode::Demand(min_valid)).await {
             Ok(fresh) => Ok(Credential::of(fresh)),
             // A transient failure while a token still works: keep serving the newest one (a
             // refresh whose tokens the keychain refused left them in the cache).
@@ -98,7 +131,7 @@ impl Engine {
                     .cached()
                     .into_iter()
                     .chain([tokens])
-                    .find(|t| still_valid(t, now))
+                    .find(|t| serves(t, now))
                     .map(Credential::of);
                 if working.is_none() {
                     // Nothing works and nothing could be refreshed: say so (jobs hold).
@@ -107,6 +140,24 @@ impl Engine {
                 working.ok_or(e)
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// [`Engine::token_rejected`] for the token a caller asked for: a rejected variant is
+    /// dropped and minted again (once: never a loop); the account's own goes the usual way.
+    pub async fn rejected_for(
+        &self,
+        name: &str,
+        rejected: &Secret,
+        request: &TokenRequest,
+    ) -> Result<Credential, EngineError> {
+        request.validate().map_err(EngineError::BadRequest)?;
+        match request.key() {
+            Some(key) => {
+                self.slot(name)?.drop_variant(&key, rejected);
+                self.variant(name, key, request.min_valid()).await
+            }
+            None => self.token_rejected(name, rejected).await,
         }
     }
 
@@ -168,5 +219,36 @@ impl Engine {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+/// Refuses a minimum lifetime the provider's tokens never reach: refreshing would spend the
+/// refresh token and still not meet it.
+pub(super) fn longer_than_tokens_live(
+    name: &str,
+    tokens: &TokenSet,
+    min_valid: Option<Duration>,
+) -> Result<(), EngineError> {
+    match (min_valid, lifetime(tokens)) {
+        (Some(min), Some(life)) if life < min => Err(EngineError::Refused {
+            account: name.to_owned(),
+            detail: format!(
+                "its provider's tokens live {}, less than --min-valid {}; ask for {} or less",
+                human(life),
+                human(min),
+                human(life)
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// A duration as `--min-valid` takes it: `59m`, `1h`, `90s`.
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        s if s >= 3600 && s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s >= 60 && s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
     }
 }

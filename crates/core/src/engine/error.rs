@@ -52,6 +52,19 @@ pub enum EngineError {
         /// What went wrong.
         detail: String,
     },
+    /// The provider refused what this request asked for (a scope, a resource), or the
+    /// request cannot be met (a minimum lifetime longer than the provider's tokens live). The
+    /// request failed, not the account.
+    #[error("{account}: {detail}")]
+    Refused {
+        /// The account.
+        account: String,
+        /// What was refused, by whom, and what to ask instead.
+        detail: String,
+    },
+    /// A request's option is malformed; the sentence names it.
+    #[error("{0}")]
+    BadRequest(String),
     /// The account's cross-process refresh lock could not be taken.
     #[error("cannot take the refresh lock of {account}: {source}; check that Tokentray's state folder is writable")]
     RefreshLock {
@@ -109,6 +122,8 @@ impl EngineError {
             EngineError::NeedsRelogin { .. } => "needs_relogin",
             EngineError::Config { .. } => "config",
             EngineError::Temporary { .. } => "temporary",
+            EngineError::Refused { .. } => "refused",
+            EngineError::BadRequest(_) => "bad_argument",
             EngineError::RefreshLock { .. } | EngineError::KeychainCall(_) => "io",
             EngineError::NotTokens => "invalid",
             EngineError::ShuttingDown => "temporary",

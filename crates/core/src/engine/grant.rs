@@ -35,6 +35,7 @@ impl Engine {
         let _flight = slot.flight.lock().await;
         self.save_tokens(name, &tokens).await?;
         *lock(&slot.cache) = Cached::Loaded(Some(tokens.clone()));
+        slot.forget_variants();
         slot.unsaved.store(false, Ordering::SeqCst);
         *lock(&slot.strikes) = 0;
         self.update_record(name, |r| {
@@ -130,6 +131,7 @@ impl Engine {
         let account = name.to_owned();
         blocking(move || vault.delete_tokens(&account)).await?;
         *lock(&slot.cache) = Cached::Loaded(None);
+        slot.forget_variants();
         self.update_record(name, |r| *r = AccountRecord::default());
         slot.wake.notify_one();
         Ok(())

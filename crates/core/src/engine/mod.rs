@@ -10,7 +10,8 @@
 //!   waiting);
 //! - `handle`: the [`Engine`] that holds them all, and the doors they share;
 //! - behaviour, each an `impl Engine` block: `configure` (settings), `keychain`, `refresh`,
-//!   `credentials` (what callers get), `grant` (sign-in stored, sign-out), `sign_in` (the
+//!   `credentials` (what callers get), `variants` (tokens for other scopes and
+//!   resources), `grant` (sign-in stored, sign-out), `sign_in` (the
 //!   flows), `scheduler`, `job_runner`, `snapshot` (status), `shutdown`.
 
 mod configure;
@@ -30,6 +31,7 @@ mod sign_in;
 mod slot;
 mod snapshot;
 mod tokens;
+mod variants;
 
 pub use credentials::{RefreshOutcome, RefreshReport};
 pub use error::EngineError;

@@ -11,7 +11,7 @@ use super::handle::Engine;
 use super::keychain::blocking;
 use super::outage::{Ruling, CONFIRM_AFTER};
 use super::slot::{Cached, Slot};
-use super::tokens::{rfc3339, still_valid, token_set_from, tokens_need_refresh};
+use super::tokens::{lasts, rfc3339, still_valid, token_set_from, tokens_need_refresh};
 use crate::accounts::{AccountRecord, AccountState, LastError};
 use crate::events::Event;
 use crate::oauth::classify::{ClassTable, Failure, FailureClass};
@@ -22,8 +22,9 @@ use crate::sync::lock;
 use crate::vault::{TokenSet, VaultError};
 /// Why a refresh is attempted.
 pub(super) enum Mode {
-    /// The token is about to expire: refresh unless someone just did.
-    Demand,
+    /// The token is about to expire (or would within the caller's minimum): refresh unless
+    /// someone just did.
+    Demand(Option<std::time::Duration>),
     /// The scheduler's timer fired: refresh unless the tokens are newer than the ones the timer
     /// was set for. Uses the account's own jitter, not the latest moment `Demand` waits for,
     /// so a timer that fires early in the spread refreshes instead of finding nothing to do.
@@ -57,7 +58,10 @@ impl Engine {
         }
         // Someone in this process refreshed while we waited: use theirs.
         let still_good = |t: &TokenSet| match &mode {
-            Mode::Demand => !tokens_need_refresh(t, OffsetDateTime::now_utc()),
+            Mode::Demand(min_valid) => {
+                let now = OffsetDateTime::now_utc();
+                !tokens_need_refresh(t, now) && lasts(t, *min_valid, now)
+            }
             Mode::Scheduled => t.expires_at.is_some_and(|exp| {
                 schedule::refresh_at(t.obtained_at, exp, slot.jitter) > OffsetDateTime::now_utc()
             }),
@@ -76,7 +80,7 @@ impl Engine {
                 return Ok(current);
             }
         }
-        if matches!(mode, Mode::Demand) {
+        if matches!(mode, Mode::Demand(_)) {
             if let Some(wait) = self.caller_must_wait(name, slot) {
                 return Err(wait);
             }
@@ -108,16 +112,7 @@ impl Engine {
             };
             return Err(self.record_failure(name, slot, Some(&current), failure));
         };
-        let client_secret = if provider.client_secret {
-            let vault = self.inner.vault.clone();
-            let p = provider_name.clone();
-            match blocking(move || vault.client_secret(&p)).await {
-                Err(EngineError::Vault(e)) => return Err(self.keychain_failed(name, slot, &e)),
-                other => other?,
-            }
-        } else {
-            None
-        };
+        let client_secret = self.client_secret_of(name, slot, &provider_name, &provider).await?;
         let table = ClassTable::for_provider(provider.preset.as_deref(), &provider.errors);
         *lock(&slot.tried) = Some(std::time::Instant::now());
         let answer = refresh::refresh(
@@ -127,6 +122,8 @@ impl Engine {
                 client_id: &provider.client_id,
                 client_secret: client_secret.as_ref(),
                 refresh_token: &refresh_token,
+                scopes: &[],
+                resource: None,
             },
             &table,
         )
@@ -134,23 +131,7 @@ impl Engine {
         match answer {
             Ok(answer) => {
                 let fresh = token_set_from(answer, Some(&current));
-                // Rotated tokens go to the keychain before anything else: the old refresh token
-                // is already spent, so these are the only ones that work.
-                let saved = self.save_tokens(name, &fresh).await;
-                *lock(&slot.cache) = Cached::Loaded(Some(fresh.clone()));
-                if let Err(e) = saved {
-                    // Kept in memory (never in a file) and written as soon as the keychain
-                    // answers again: the scheduler retries, and so does every refresh. Any
-                    // error counts: the old refresh token is spent either way.
-                    *lock(&slot.spent) = Some(refresh_token.clone());
-                    slot.unsaved.store(true, Ordering::SeqCst);
-                    tracing::error!(account = %name, "the keychain refused the new tokens; keeping them in memory until it is back: {e}");
-                    let e = match e {
-                        EngineError::Vault(v) => v,
-                        other => VaultError::Unavailable(other.to_string()),
-                    };
-                    return Err(self.keychain_failed(name, slot, &e));
-                }
+                self.store_fresh(name, slot, &fresh, &refresh_token).await?;
                 *lock(&slot.strikes) = 0;
                 self.update_record(name, |r| {
                     r.system = Some(AccountState::Enabled);
@@ -187,6 +168,52 @@ impl Engine {
             }
             Err(failure) => Err(self.record_failure(name, slot, Some(&current), failure)),
         }
+    }
+
+    /// The provider's client secret, for confidential clients.
+    pub(super) async fn client_secret_of(
+        &self,
+        name: &str,
+        slot: &Slot,
+        provider_name: &str,
+        provider: &crate::settings::ProviderSettings,
+    ) -> Result<Option<Secret>, EngineError> {
+        if !provider.client_secret {
+            return Ok(None);
+        }
+        let vault = self.inner.vault.clone();
+        let p = provider_name.to_owned();
+        match blocking(move || vault.client_secret(&p)).await {
+            Err(EngineError::Vault(e)) => Err(self.keychain_failed(name, slot, &e)),
+            other => other,
+        }
+    }
+
+    /// Stores tokens a refresh answered, spending `spent`. They go to the keychain before
+    /// anything else: the old refresh token is already spent, so these are the only ones that
+    /// work. When the keychain refuses them they stay in memory (never in a file) and are
+    /// written as soon as it answers again: the scheduler retries, and so does every refresh.
+    pub(super) async fn store_fresh(
+        &self,
+        name: &str,
+        slot: &Slot,
+        fresh: &TokenSet,
+        spent: &Secret,
+    ) -> Result<(), EngineError> {
+        let saved = self.save_tokens(name, fresh).await;
+        *lock(&slot.cache) = Cached::Loaded(Some(fresh.clone()));
+        if let Err(e) = saved {
+            // Any error counts: the old refresh token is spent either way.
+            *lock(&slot.spent) = Some(spent.clone());
+            slot.unsaved.store(true, Ordering::SeqCst);
+            tracing::error!(account = %name, "the keychain refused the new tokens; keeping them in memory until it is back: {e}");
+            let e = match e {
+                EngineError::Vault(v) => v,
+                other => VaultError::Unavailable(other.to_string()),
+            };
+            return Err(self.keychain_failed(name, slot, &e));
+        }
+        Ok(())
     }
 
     /// The keychain could not be read or written during a refresh: a transient failure the
@@ -338,7 +365,7 @@ impl Engine {
     /// asked to wait (`Retry-After`), or an attempt failed a moment ago (one per
     /// [`CALLER_SPACING`], however many callers loop). Otherwise the caller tries at once,
     /// whatever the backoff says: someone is waiting.
-    fn caller_must_wait(&self, name: &str, slot: &Slot) -> Option<EngineError> {
+    pub(super) fn caller_must_wait(&self, name: &str, slot: &Slot) -> Option<EngineError> {
         let record = self.record(name);
         let error = record.last_error.as_ref()?;
         let now = OffsetDateTime::now_utc();
@@ -380,7 +407,7 @@ impl Engine {
 }
 
 /// The failure as one sentence: the advice, the codes, the provider's words.
-fn describe(f: &Failure) -> String {
+pub(super) fn describe(f: &Failure) -> String {
     let mut text = f.advice.clone();
     let code = match (&f.subcode, f.http_status) {
         (Some(sub), Some(st)) => format!(" ({}, {sub}, HTTP {st})", f.code),
@@ -396,7 +423,7 @@ fn describe(f: &Failure) -> String {
 }
 
 /// Why a sign-in brought no refresh token, and what gets one: each provider has its switch.
-fn no_refresh_token_advice(preset: Option<&str>) -> &'static str {
+pub(super) fn no_refresh_token_advice(preset: Option<&str>) -> &'static str {
     match preset {
         Some("microsoft") => {
             "Microsoft sent no refresh token: add the offline_access scope to the provider, then \

@@ -2,13 +2,17 @@
 //! the single-flight lock, the token cache, the scheduler's bell, and tokens the keychain refused
 //! (kept until they can be written back over the spent copy).
 
+use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
+
+use time::OffsetDateTime;
 
 use tokio::sync::Notify;
 
 use crate::secret::Secret;
 use crate::sync::lock;
+use crate::variant::VariantKey;
 use crate::vault::{TokenSet, Vault, VaultError};
 
 /// Per-account runtime state that is not persisted.
@@ -34,6 +38,9 @@ pub(super) struct Slot {
     pub(super) spent: Mutex<Option<Secret>>,
     /// When this process last asked the provider (so waiting callers are spaced).
     pub(super) tried: Mutex<Option<std::time::Instant>>,
+    /// Tokens for other scopes or resources, minted from the account's refresh token. Memory
+    /// only: a variant is cheap to mint again and must never reach a disk.
+    pub(super) variants: Mutex<BTreeMap<VariantKey, TokenSet>>,
 }
 
 impl Slot {
@@ -49,6 +56,7 @@ impl Slot {
             unsaved: AtomicBool::new(false),
             spent: Mutex::new(None),
             tried: Mutex::new(None),
+            variants: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -101,6 +109,50 @@ pub(super) fn write_back(
 }
 
 impl Slot {
+    /// The variant minted for `key`, if it has not expired.
+    pub(super) fn variant(&self, key: &VariantKey) -> Option<TokenSet> {
+        let now = OffsetDateTime::now_utc();
+        lock(&self.variants)
+            .get(key)
+            .filter(|t| t.expires_at.is_none_or(|exp| now < exp))
+            .cloned()
+    }
+
+    /// Keeps a freshly minted variant, dropping the ones that have expired.
+    pub(super) fn keep_variant(&self, key: VariantKey, tokens: TokenSet) {
+        let now = OffsetDateTime::now_utc();
+        let mut all = lock(&self.variants);
+        all.retain(|_, t| t.expires_at.is_none_or(|exp| now < exp));
+        all.insert(key, tokens);
+    }
+
+    /// The variants that have not expired, oldest key first.
+    pub(super) fn live_variants(&self) -> Vec<(VariantKey, TokenSet)> {
+        let now = OffsetDateTime::now_utc();
+        lock(&self.variants)
+            .iter()
+            .filter(|(_, t)| t.expires_at.is_none_or(|exp| now < exp))
+            .map(|(k, t)| (k.clone(), t.clone()))
+            .collect()
+    }
+
+    /// Forgets every variant (a new sign-in, a sign-out: they belonged to the old grant).
+    pub(super) fn forget_variants(&self) {
+        lock(&self.variants).clear();
+    }
+
+    /// Forgets the variant for `key` if it is `token` (a server rejected it).
+    pub(super) fn drop_variant(&self, key: &VariantKey, token: &Secret) -> bool {
+        let mut all = lock(&self.variants);
+        match all.get(key) {
+            Some(t) if t.access_token.same_as(token) => {
+                all.remove(key);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The cached tokens, if the cache was loaded and holds any.
     pub(super) fn cached(&self) -> Option<TokenSet> {
         match &*lock(&self.cache) {

@@ -57,6 +57,12 @@ impl Engine {
                     next_refresh: next.map(rfc3339),
                     last_error: r.last_error.clone(),
                     jobs: account_jobs,
+                    variants: self
+                        .slot(&a.name)
+                        .map(|slot| self.variant_status(&slot))
+                        .unwrap_or_default(),
+                    callers: a.callers,
+                    allowed_callers: a.allowed_callers.clone(),
                 }
             })
             .collect();

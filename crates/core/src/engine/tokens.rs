@@ -37,6 +37,20 @@ pub(crate) fn tokens_need_refresh(t: &TokenSet, now: OffsetDateTime) -> bool {
         .is_some_and(|exp| schedule::needs_refresh(t.obtained_at, exp, now))
 }
 
+/// True when `t` is still valid `min` from now (a token without an expiry always is).
+pub(crate) fn lasts(t: &TokenSet, min: Option<std::time::Duration>, now: OffsetDateTime) -> bool {
+    match (min, t.expires_at) {
+        (Some(min), Some(exp)) => exp - now >= min,
+        _ => true,
+    }
+}
+
+/// How long the provider's tokens live, as `t` shows it (none when it never said).
+pub(crate) fn lifetime(t: &TokenSet) -> Option<std::time::Duration> {
+    t.expires_at
+        .map(|exp| (exp - t.obtained_at).try_into().unwrap_or_default())
+}
+
 /// True while `t`'s access token has not expired (or never expires).
 pub(crate) fn still_valid(t: &TokenSet, now: OffsetDateTime) -> bool {
     t.expires_at.is_none_or(|exp| now < exp)

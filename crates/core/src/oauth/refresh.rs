@@ -17,6 +17,10 @@ pub struct RefreshRequest<'a> {
     pub client_secret: Option<&'a Secret>,
     /// The refresh token to spend.
     pub refresh_token: &'a Secret,
+    /// Scopes to ask for instead of the grant's (RFC 6749 §6: a subset of them).
+    pub scopes: &'a [String],
+    /// The resource the access token is for (RFC 8707).
+    pub resource: Option<&'a str>,
 }
 
 /// Spends the refresh token once and classifies the answer.
@@ -25,10 +29,17 @@ pub async fn refresh(
     req: &RefreshRequest<'_>,
     table: &ClassTable,
 ) -> Result<TokenAnswer, Failure> {
+    let scope = req.scopes.join(" ");
     let mut form = vec![
         ("grant_type", "refresh_token"),
         ("refresh_token", req.refresh_token.expose()),
     ];
+    if !scope.is_empty() {
+        form.push(("scope", &scope));
+    }
+    if let Some(resource) = req.resource {
+        form.push(("resource", resource));
+    }
     let mut headers = vec![
         (
             "content-type".to_owned(),

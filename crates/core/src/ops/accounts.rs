@@ -4,12 +4,14 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::consent;
 use super::context::Cx;
 use super::error::{code, OpError};
 use crate::engine::{Credential, RefreshReport};
 use crate::history::Entry;
 use crate::secret::Secret;
 use crate::status::Status;
+use crate::variant::TokenRequest;
 
 /// The most history one request gets (the dashboard draws 24 h; the file keeps 26).
 const MAX_HOURS: u32 = 72;
@@ -58,16 +60,25 @@ pub(super) async fn set_paused(
     Ok(Changed { changed })
 }
 
-pub(super) async fn token(cx: &Cx<'_>, account: String) -> Result<Credential, OpError> {
-    Ok(cx.engine.credential(&account).await?)
+pub(super) async fn token(
+    cx: &Cx<'_>,
+    account: String,
+    request: TokenRequest,
+    on_behalf_of: Option<String>,
+) -> Result<Credential, OpError> {
+    let caller = cx.caller.acting_for(on_behalf_of.as_deref());
+    consent::check(cx, &account, &caller).await?;
+    Ok(cx.engine.credential_for(&account, &request).await?)
 }
 
 pub(super) async fn rejected(
     cx: &Cx<'_>,
     account: String,
     token: Secret,
+    request: TokenRequest,
 ) -> Result<Credential, OpError> {
-    Ok(cx.engine.token_rejected(&account, &token).await?)
+    consent::check(cx, &account, cx.caller).await?;
+    Ok(cx.engine.rejected_for(&account, &token, &request).await?)
 }
 
 pub(super) async fn refresh(cx: &Cx<'_>, account: String) -> Result<RefreshReport, OpError> {

@@ -36,10 +36,18 @@ operations! {
         /// True to pause, false to resume.
         paused: bool,
     } -> Changed = accounts::set_paused;
-    /// A fresh access token and its expiry.
+    /// A fresh access token and its expiry: the account's own, or one for other scopes or a
+    /// resource, valid for at least the request's minimum.
     Token "token" [Socket] {
         /// The account.
         account: String,
+        /// Scopes, resource and minimum lifetime (none: the account's own token).
+        #[serde(flatten)]
+        request: TokenRequest,
+        /// The command `tokentray exec` will run with the token (its full path): the caller a
+        /// person is asked about. Heeded only from Tokentray's own CLI.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        on_behalf_of: Option<String>,
     } -> Credential = accounts::token;
     /// A server rejected this access token (git's `erase`): mark the account stale and find
     /// another token.
@@ -49,6 +57,9 @@ operations! {
         /// The rejected access token.
         #[serde(with = "crate::secret::exposed")]
         token: Secret,
+        /// What the token was asked for (a rejected variant is minted again).
+        #[serde(flatten)]
+        request: TokenRequest,
     } -> Credential = accounts::rejected;
     /// One refresh attempt now, and its outcome.
     Refresh "refresh" [Dashboard] {
@@ -117,6 +128,34 @@ operations! {
         #[serde(default)]
         git_username: Option<String>,
     } -> () = settings_edits::add_account;
+    /// Change an account's options (what the git helper answers with); options not given stay
+    /// as they are, an empty one is cleared.
+    SetAccount "set_account" [Socket] {
+        /// The account.
+        account: String,
+        /// The options to change.
+        #[serde(flatten)]
+        options: AccountOptions,
+    } -> () = settings_edits::set_account;
+    /// Allow programs to have an account's token ahead, or take that back: the account's
+    /// always-allowed programs afterwards.
+    SetCallers "set_callers" [Socket] {
+        /// The account.
+        account: String,
+        /// Executable paths to allow.
+        #[serde(default)]
+        allow: Vec<String>,
+        /// Executable paths to take off the list.
+        #[serde(default)]
+        revoke: Vec<String>,
+    } -> Vec<String> = settings_edits::set_callers;
+    /// Take a program off an account's always-allowed list (the dashboard's Revoke).
+    RevokeCaller "revoke_caller" [Dashboard] {
+        /// The account.
+        account: String,
+        /// The program's executable path.
+        program: String,
+    } -> Vec<String> = settings_edits::revoke_caller;
     /// Sign the account out, delete its secrets, and remove it and its jobs from the settings.
     RemoveAccount "remove_account" [Dashboard] {
         /// The account.

@@ -1,9 +1,12 @@
 //! What an operation runs with: the engine, and the desktop around it as a trait the host
 //! implements (the engine never touches a clipboard, a browser or a window).
 
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
 use std::time::Duration;
 
+use crate::caller::{Caller, Consent};
 use crate::secret::Secret;
 use crate::Engine;
 
@@ -25,6 +28,14 @@ pub trait Desk: Send + Sync {
     fn autostart(&self) -> bool;
     /// Makes the tray app launch at login, or not.
     fn set_autostart(&self, on: bool) -> Result<(), String>;
+    /// Asks the person whether `caller` may have `account`'s token, waiting at most `patience`
+    /// for the answer. A desk with nobody to ask answers [`Consent::NobodyToAsk`] at once.
+    fn ask_caller(
+        &self,
+        account: &str,
+        caller: &Caller,
+        patience: Duration,
+    ) -> Pin<Box<dyn Future<Output = Consent> + Send + 'static>>;
 }
 
 /// What an operation runs with.
@@ -33,4 +44,6 @@ pub struct Cx<'a> {
     pub engine: &'a Engine,
     /// The desktop around it.
     pub desk: &'a dyn Desk,
+    /// The program that asked, as far as the host could tell.
+    pub caller: &'a Caller,
 }

@@ -7,6 +7,7 @@
 //! window) it asks of a [`Desk`], which the host layer provides: the engine stays GUI-free.
 
 mod accounts;
+mod consent;
 mod context;
 mod desktop;
 mod error;
@@ -15,18 +16,20 @@ mod sign_in;
 
 use serde::{Deserialize, Serialize};
 
+use crate::caller::Caller;
 use crate::engine::{Credential, LoginMethod, LoginOutcome, LoginPrompt, RefreshReport};
 use crate::oauth::classify::FailureClass;
 use crate::secret::Secret;
 use crate::settings::{JobSettings, ProviderSettings};
 use crate::status::Status;
+use crate::variant::TokenRequest;
 use crate::Engine;
 
 pub use accounts::{Changed, HistoryPage};
 pub use context::{Cx, Desk};
 pub use desktop::{AppSettingsView, PingInfo, PROTOCOL};
 pub use error::{code, OpError};
-pub use settings_edits::{Endpoints, ProviderSource};
+pub use settings_edits::{AccountOptions, Endpoints, ProviderSource};
 pub use sign_in::SignInView;
 
 /// Who may call an operation.
@@ -128,13 +131,23 @@ impl std::fmt::Debug for Op {
     }
 }
 
-/// Performs `op` and answers its JSON. The one way every front end runs an operation.
+/// Performs `op` for `caller` and answers its JSON. The one way every front end runs an
+/// operation.
 pub async fn perform(
     engine: &Engine,
     desk: &dyn Desk,
+    caller: &Caller,
     op: Op,
 ) -> Result<serde_json::Value, OpError> {
-    dispatch(&Cx { engine, desk }, op).await
+    dispatch(
+        &Cx {
+            engine,
+            desk,
+            caller,
+        },
+        op,
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::context::Cx;
+use crate::caller::CallerPolicy;
 use super::error::OpError;
 use crate::oauth::classify::FailureClass;
 use crate::oauth::{discovery, presets};
@@ -197,10 +198,109 @@ pub(super) async fn add_account(
             provider: provider_name,
             git_hosts,
             git_username,
+            ..AccountSettings::default()
         });
         Ok(())
     })?;
     Ok(())
+}
+
+/// An account's options to change: `None` leaves one as it is, an empty value clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountOptions {
+    /// Git hosts the account answers for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_hosts: Option<Vec<String>>,
+    /// The username git gets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_username: Option<String>,
+    /// The scopes of git's token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_scopes: Option<Vec<String>>,
+    /// The resource of git's token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_resource: Option<String>,
+    /// How long git's token must still be valid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_min_valid: Option<String>,
+    /// Whether any program may have the token, or the person is asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callers: Option<CallerPolicy>,
+}
+
+pub(super) async fn set_account(
+    cx: &Cx<'_>,
+    account: String,
+    options: AccountOptions,
+) -> Result<(), OpError> {
+    let text = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    cx.engine.edit_settings(|s| {
+        let a = s
+            .accounts
+            .iter_mut()
+            .find(|a| a.name == account)
+            .ok_or_else(|| format!("no account named {account:?}; `tokentray status` lists them"))?;
+        if let Some(hosts) = &options.git_hosts {
+            a.git_hosts = cleaned(hosts);
+        }
+        if let Some(scopes) = &options.git_scopes {
+            a.git_scopes = cleaned(scopes);
+        }
+        if options.git_username.is_some() {
+            a.git_username = text(options.git_username.clone());
+        }
+        if options.git_resource.is_some() {
+            a.git_resource = text(options.git_resource.clone());
+        }
+        if options.git_min_valid.is_some() {
+            a.git_min_valid = text(options.git_min_valid.clone());
+        }
+        if let Some(policy) = options.callers {
+            a.callers = policy;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+pub(super) async fn set_callers(
+    cx: &Cx<'_>,
+    account: String,
+    allow: Vec<String>,
+    revoke: Vec<String>,
+) -> Result<Vec<String>, OpError> {
+    for program in &allow {
+        if !std::path::Path::new(program).is_absolute() {
+            return Err(OpError::bad_argument(format!(
+                "--allow {program:?}: give the program's full path, such as /usr/bin/git"
+            )));
+        }
+    }
+    let mut list = vec![];
+    cx.engine.edit_settings(|s| {
+        let a = s
+            .accounts
+            .iter_mut()
+            .find(|a| a.name == account)
+            .ok_or_else(|| format!("no account named {account:?}; `tokentray status` lists them"))?;
+        a.allowed_callers.retain(|p| !revoke.contains(p));
+        for program in &allow {
+            if !a.allowed_callers.contains(program) {
+                a.allowed_callers.push(program.clone());
+            }
+        }
+        list = a.allowed_callers.clone();
+        Ok(())
+    })?;
+    Ok(list)
+}
+
+pub(super) async fn revoke_caller(
+    cx: &Cx<'_>,
+    account: String,
+    program: String,
+) -> Result<Vec<String>, OpError> {
+    set_callers(cx, account, vec![], vec![program]).await
 }
 
 pub(super) async fn remove_account(cx: &Cx<'_>, account: String) -> Result<(), OpError> {

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::*;
+use crate::caller::Consent;
 use crate::http::LazyHttp;
 use crate::paths::Paths;
 use crate::vault::{MemoryStore, Vault};
@@ -17,6 +18,10 @@ struct TestDesk {
     activated: Mutex<Vec<bool>>,
     opened: Mutex<Vec<String>>,
     autostart: AtomicBool,
+    /// What the person answers about a caller (nobody, if unset).
+    consent: Mutex<Option<Consent>>,
+    /// Who the person was asked about.
+    asked: Mutex<Vec<(String, Caller)>>,
 }
 
 impl Desk for TestDesk {
@@ -44,6 +49,33 @@ impl Desk for TestDesk {
         self.autostart.store(on, Ordering::SeqCst);
         Ok(())
     }
+    fn ask_caller(
+        &self,
+        account: &str,
+        caller: &Caller,
+        _: Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Consent> + Send + 'static>> {
+        self.asked
+            .lock()
+            .unwrap()
+            .push((account.to_owned(), caller.clone()));
+        let answer = self
+            .consent
+            .lock()
+            .unwrap()
+            .clone()
+            .unwrap_or(Consent::NobodyToAsk("nobody is here".into()));
+        Box::pin(std::future::ready(answer))
+    }
+}
+
+/// A program run by a shell.
+fn git() -> Caller {
+    Caller {
+        program: Some("/usr/bin/git".into()),
+        parent: Some("/usr/bin/bash".into()),
+        through_cli: true,
+    }
 }
 
 fn engine() -> (tempfile::TempDir, Engine) {
@@ -66,7 +98,72 @@ fn op(json: serde_json::Value) -> Op {
 }
 
 async fn run(engine: &Engine, desk: &TestDesk, json: serde_json::Value) -> Result<Value, OpError> {
-    perform(engine, desk, op(json)).await
+    perform(engine, desk, &git(), op(json)).await
+}
+
+async fn run_as(
+    engine: &Engine,
+    desk: &TestDesk,
+    caller: &Caller,
+    json: serde_json::Value,
+) -> Result<Value, OpError> {
+    perform(engine, desk, caller, op(json)).await
+}
+
+#[tokio::test]
+async fn an_asking_account_hands_its_token_only_to_programs_the_person_allows() {
+    let (_dir, engine) = engine();
+    let desk = TestDesk::default();
+    let token = json!({"op": "token", "account": "a"});
+    // The default: no question, the engine answers (here: not signed in).
+    let e = run(&engine, &desk, token.clone()).await.unwrap_err();
+    assert_eq!(e.code, "signed_out");
+    assert!(desk.asked.lock().unwrap().is_empty());
+
+    run(&engine, &desk, json!({"op": "set_account", "account": "a", "callers": "ask"}))
+        .await
+        .unwrap();
+    // Nobody to ask: refused with the sentence that says how to allow it ahead.
+    let e = run(&engine, &desk, token.clone()).await.unwrap_err();
+    assert_eq!(e.code, "not_allowed");
+    assert!(e.message.contains("--allow /usr/bin/git"), "{}", e.message);
+    // Deny, then once: once lets this request through and remembers nothing.
+    *desk.consent.lock().unwrap() = Some(Consent::Deny);
+    let e = run(&engine, &desk, token.clone()).await.unwrap_err();
+    assert_eq!(e.code, "not_allowed");
+    assert!(e.message.contains("/usr/bin/git (started by /usr/bin/bash)"), "{}", e.message);
+    *desk.consent.lock().unwrap() = Some(Consent::Once);
+    assert_eq!(run(&engine, &desk, token.clone()).await.unwrap_err().code, "signed_out");
+    assert!(engine.settings().accounts[0].allowed_callers.is_empty());
+    // Always: on the list, and never asked again.
+    *desk.consent.lock().unwrap() = Some(Consent::Always);
+    assert_eq!(run(&engine, &desk, token.clone()).await.unwrap_err().code, "signed_out");
+    assert_eq!(engine.settings().accounts[0].allowed_callers, ["/usr/bin/git"]);
+    let asked = desk.asked.lock().unwrap().len();
+    *desk.consent.lock().unwrap() = Some(Consent::Deny);
+    assert_eq!(run(&engine, &desk, token.clone()).await.unwrap_err().code, "signed_out");
+    assert_eq!(desk.asked.lock().unwrap().len(), asked);
+    // Another program is asked about; `exec` names the command it runs, heeded only from the CLI.
+    let exec = json!({"op": "token", "account": "a", "on_behalf_of": "/usr/bin/gh"});
+    assert_eq!(run(&engine, &desk, exec.clone()).await.unwrap_err().code, "not_allowed");
+    let last = desk.asked.lock().unwrap().last().unwrap().1.clone();
+    assert_eq!(last.program.as_deref(), Some("/usr/bin/gh"));
+    assert_eq!(last.parent.as_deref(), Some("/usr/bin/git"));
+    let direct = Caller {
+        through_cli: false,
+        ..git()
+    };
+    // From a program that speaks to the socket itself, the claim is ignored: it is git asking.
+    assert_eq!(run_as(&engine, &desk, &direct, exec).await.unwrap_err().code, "signed_out");
+    // A program that cannot be told is refused without asking.
+    let e = run_as(&engine, &desk, &Caller::default(), token.clone()).await.unwrap_err();
+    assert_eq!(e.code, "not_allowed");
+    // Revoked: asked again.
+    let left = run(&engine, &desk, json!({"op": "revoke_caller", "account": "a", "program": "/usr/bin/git"}))
+        .await
+        .unwrap();
+    assert_eq!(left, json!([]));
+    assert_eq!(run(&engine, &desk, token).await.unwrap_err().code, "not_allowed");
 }
 
 use serde_json::{json, Value};

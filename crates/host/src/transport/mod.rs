@@ -17,3 +17,5 @@ mod pipe;
 mod winsec;
 #[cfg(windows)]
 pub use pipe::{bind, connect, endpoint, Bound, ClientStream, Listener, Stream};
+#[cfg(windows)]
+pub(crate) use winsec::{parent_pid, process_image};

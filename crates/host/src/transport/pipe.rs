@@ -80,12 +80,15 @@ pub struct Listener {
 impl Listener {
     /// The next connection from this user; `Ok(None)` when one from another user was refused
     /// (the DACL already keeps them out; this is the second lock).
-    pub async fn accept(&mut self) -> io::Result<Option<Stream>> {
+    pub async fn accept(&mut self) -> io::Result<Option<(Stream, Option<u32>)>> {
         self.next.connect().await?;
         let fresh = create(&self.name, &self.sid, false)?;
         let connected = std::mem::replace(&mut self.next, fresh);
         match winsec::peer_sid(&connected, false) {
-            Ok(peer) if peer == self.sid => Ok(Some(connected)),
+            Ok(peer) if peer == self.sid => {
+                let pid = winsec::peer_pid(&connected, false).ok();
+                Ok(Some((connected, pid)))
+            }
             other => {
                 tracing::warn!(peer = ?other.ok(), "refused a pipe connection from another user");
                 Ok(None)

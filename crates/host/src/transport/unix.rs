@@ -75,15 +75,20 @@ pub struct Listener {
 }
 
 impl Listener {
-    /// The next connection from this user; `Ok(None)` when one from another user was refused.
-    pub async fn accept(&mut self) -> io::Result<Option<Stream>> {
+    /// The next connection from this user, with the peer's process id where the system tells
+    /// it; `Ok(None)` when one from another user was refused.
+    pub async fn accept(&mut self) -> io::Result<Option<(Stream, Option<u32>)>> {
         let (stream, _) = self.inner.accept().await?;
-        let peer = stream.peer_cred().map(|c| c.uid()).ok();
+        let cred = stream.peer_cred().ok();
+        let peer = cred.map(|c| c.uid());
         if self.owner.is_none() || peer != self.owner {
             tracing::warn!(?peer, owner = ?self.owner, "refused a socket connection from another user");
             return Ok(None);
         }
-        Ok(Some(stream))
+        let pid = cred
+            .and_then(|c| c.pid())
+            .and_then(|p| u32::try_from(p).ok());
+        Ok(Some((stream, pid)))
     }
 }
 

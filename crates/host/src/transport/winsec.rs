@@ -6,7 +6,7 @@
 use std::io;
 use std::os::windows::io::AsRawHandle;
 
-use windows_sys::Win32::Foundation::{CloseHandle, LocalFree, HANDLE};
+use windows_sys::Win32::Foundation::{CloseHandle, LocalFree, HANDLE, INVALID_HANDLE_VALUE};
 use windows_sys::Win32::Security::Authorization::{
     ConvertSidToStringSidW, ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
 };
@@ -14,9 +14,13 @@ use windows_sys::Win32::Security::{
     GetTokenInformation, TokenUser, PSECURITY_DESCRIPTOR, SECURITY_ATTRIBUTES, TOKEN_QUERY,
     TOKEN_USER,
 };
+use windows_sys::Win32::System::Diagnostics::ToolHelp::{
+    CreateToolhelp32Snapshot, Process32FirstW, Process32NextW, PROCESSENTRY32W, TH32CS_SNAPPROCESS,
+};
 use windows_sys::Win32::System::Pipes::{GetNamedPipeClientProcessId, GetNamedPipeServerProcessId};
 use windows_sys::Win32::System::Threading::{
-    GetCurrentProcess, OpenProcess, OpenProcessToken, PROCESS_QUERY_LIMITED_INFORMATION,
+    GetCurrentProcess, OpenProcess, OpenProcessToken, QueryFullProcessImageNameW,
+    PROCESS_NAME_WIN32, PROCESS_QUERY_LIMITED_INFORMATION,
 };
 
 /// A handle closed when dropped.
@@ -89,6 +93,11 @@ pub fn user_sid(pid: Option<u32>) -> io::Result<String> {
 /// The user a connected pipe's other end runs as: the client's, seen from a server pipe, or
 /// the server's, seen from a client.
 pub fn peer_sid(pipe: &impl AsRawHandle, peer_is_server: bool) -> io::Result<String> {
+    user_sid(Some(peer_pid(pipe, peer_is_server)?))
+}
+
+/// The process id of a connected pipe's other end.
+pub fn peer_pid(pipe: &impl AsRawHandle, peer_is_server: bool) -> io::Result<u32> {
     let mut pid = 0u32;
     let handle = pipe.as_raw_handle() as HANDLE;
     // SAFETY: `handle` is a live pipe handle borrowed from `pipe`; `pid` is a valid out pointer.
@@ -102,7 +111,49 @@ pub fn peer_sid(pipe: &impl AsRawHandle, peer_is_server: bool) -> io::Result<Str
     if ok == 0 {
         return Err(io::Error::last_os_error());
     }
-    user_sid(Some(pid))
+    Ok(pid)
+}
+
+/// The full path of a process's executable.
+pub fn process_image(pid: u32) -> io::Result<String> {
+    // SAFETY: OpenProcess returns a handle we own or null (checked).
+    let h = unsafe { OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid) };
+    if h.is_null() {
+        return Err(io::Error::last_os_error());
+    }
+    let process = Owned(h);
+    let mut buf = vec![0u16; 32_768];
+    let mut len = buf.len() as u32;
+    // SAFETY: `buf` is writable for `len` UTF-16 units, which we pass; the call writes back
+    // the length it used.
+    let ok = unsafe { QueryFullProcessImageNameW(process.0, PROCESS_NAME_WIN32, buf.as_mut_ptr(), &mut len) };
+    if ok == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(String::from_utf16_lossy(&buf[..len as usize]))
+}
+
+/// The id of the process that started `pid`, from a snapshot of the process table.
+pub fn parent_pid(pid: u32) -> io::Result<u32> {
+    // SAFETY: returns a snapshot handle we own, or INVALID_HANDLE_VALUE (checked).
+    let snapshot = unsafe { CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0) };
+    if snapshot == INVALID_HANDLE_VALUE {
+        return Err(io::Error::last_os_error());
+    }
+    let snapshot = Owned(snapshot);
+    // SAFETY: PROCESSENTRY32W is plain data; all zeroes is a valid value.
+    let mut entry: PROCESSENTRY32W = unsafe { std::mem::zeroed() };
+    entry.dwSize = std::mem::size_of::<PROCESSENTRY32W>() as u32;
+    // SAFETY: `entry` is a valid PROCESSENTRY32W with its size set, as both calls require.
+    let mut more = unsafe { Process32FirstW(snapshot.0, &mut entry) } != 0;
+    while more {
+        if entry.th32ProcessID == pid {
+            return Ok(entry.th32ParentProcessID);
+        }
+        // SAFETY: as above.
+        more = unsafe { Process32NextW(snapshot.0, &mut entry) } != 0;
+    }
+    Err(io::Error::new(io::ErrorKind::NotFound, "no such process"))
 }
 
 /// Creates a pipe instance that only `sid` may open (a protected DACL with one entry).
