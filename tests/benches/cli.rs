@@ -64,13 +64,24 @@ fn main() {
     s.sign_in(&server, "bench", "alice");
     let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
     s.wait_for_engine(Duration::from_secs(20));
-    let variant = ["token", "bench", "--resource", "https://one.test", "--scope", "api"];
+    let variant = [
+        "token",
+        "bench",
+        "--resource",
+        "https://one.test",
+        "--scope",
+        "api",
+    ];
     // Minted once; every run after is served from the engine's memory.
     assert!(s.cli(&variant).status.success());
     let before = server.refresh_count();
     let token = time_runs(|| s.cli(&["token", "bench"]).status.success());
     let cached_variant = time_runs(|| s.cli(&variant).status.success());
-    assert_eq!(server.refresh_count(), before, "the variant came from memory");
+    assert_eq!(
+        server.refresh_count(),
+        before,
+        "the variant came from memory"
+    );
     engine.terminate();
 
     // Without an engine the CLI reads the keychain itself.
@@ -84,7 +95,10 @@ fn main() {
     for (name, t) in [
         ("secret-tool lookup (one secret)", &lookup),
         ("tokentray token, through the running engine", &token),
-        ("tokentray token --resource (cached variant)", &cached_variant),
+        (
+            "tokentray token --resource (cached variant)",
+            &cached_variant,
+        ),
         ("tokentray token, no engine (keychain read)", &offline),
         ("tokentray --version", &version),
     ] {

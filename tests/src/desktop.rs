@@ -79,8 +79,11 @@ impl Desktop {
         std::fs::set_permissions(&picker, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .expect("menu picker mode");
         let config = dir.path().join("dunstrc");
-        std::fs::write(&config, format!("[global]\n    dmenu = {}\n", picker.display()))
-            .expect("dunst config");
+        std::fs::write(
+            &config,
+            format!("[global]\n    dmenu = {}\n", picker.display()),
+        )
+        .expect("dunst config");
         let dunst = Self::on_bus(dir.path(), &address, "dunst")
             .arg("-config")
             .arg(&config)
@@ -284,9 +287,22 @@ impl Desktop {
     /// Picks the action labelled `label` (`Allow once`) of the notification whose summary
     /// holds `about` from dunst's action menu, as a person would.
     pub fn choose(&self, label: &str, about: &str) {
-        std::fs::write(self.dir.path().join("choice"), format!("{label}\n{about}\n"))
-            .expect("choice");
+        std::fs::write(
+            self.dir.path().join("choice"),
+            format!("{label}\n{about}\n"),
+        )
+        .expect("choice");
+        let offered = self.dir.path().join("menu.txt");
+        let _ = std::fs::remove_file(&offered);
         self.dunstctl(&["context"]);
+        // dunst runs the menu after `dunstctl` returns: wait for it, and show what it offered
+        // (the test's output when it fails).
+        crate::wait_until("dunst's action menu", Duration::from_secs(10), || {
+            offered.exists()
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        let menu = std::fs::read_to_string(&offered).unwrap_or_default();
+        println!("dunst's menu when choosing {label:?} about {about:?}:\n{menu}");
     }
 
     /// Runs `dunstctl` with `args` and returns what it printed.

@@ -26,9 +26,11 @@ fn token_request(s: &Sandbox, account: &str) -> Child {
 /// Waits until `n` questions about `account` have been shown.
 fn asked(desktop: &Desktop, account: &str, n: usize) {
     let about = format!("use {account}?");
-    wait_until(&format!("question {n} about {account}"), Duration::from_secs(20), || {
-        desktop.notifications_about(&about).len() >= n
-    });
+    wait_until(
+        &format!("question {n} about {account}"),
+        Duration::from_secs(20),
+        || desktop.notifications_about(&about).len() >= n,
+    );
 }
 
 fn finished(child: Child) -> Output {
@@ -60,7 +62,10 @@ fn a_program_gets_an_asking_accounts_token_only_as_the_person_answers() {
     let (summary, body) = desktop.notifications_about("use work?")[0].clone();
     let me = std::env::current_exe().unwrap();
     assert!(summary.contains("allow a program"), "{summary}");
-    assert!(body.contains(&me.display().to_string()), "names the program: {body}");
+    assert!(
+        body.contains(&me.display().to_string()),
+        "names the program: {body}"
+    );
     desktop.choose("Allow once", "use work?");
     let out = finished(request);
     assert!(out.status.success(), "{}", text(&out));
@@ -83,15 +88,30 @@ fn a_program_gets_an_asking_accounts_token_only_as_the_person_answers() {
     desktop.choose("Always allow", "use work?");
     assert!(finished(request).status.success());
     let allowed = s.account_status("work")["allowed_callers"].clone();
-    assert_eq!(allowed, serde_json::json!([me.display().to_string()]), "{allowed}");
+    assert_eq!(
+        allowed,
+        serde_json::json!([me.display().to_string()]),
+        "{allowed}"
+    );
     let out = finished(token_request(&s, "work"));
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(desktop.notifications_about("use work?").len(), 3, "not asked again");
+    assert_eq!(
+        desktop.notifications_about("use work?").len(),
+        3,
+        "not asked again"
+    );
 
     // `exec` asks about the command it runs, started by the program that ran exec.
     let request = s
         .command(bins::cli())
-        .args(["exec", "work", "--", "sh", "-c", "printf %s \"$ACCESS_TOKEN\""])
+        .args([
+            "exec",
+            "work",
+            "--",
+            "sh",
+            "-c",
+            "printf %s \"$ACCESS_TOKEN\"",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -100,7 +120,11 @@ fn a_program_gets_an_asking_accounts_token_only_as_the_person_answers() {
     let (_, body) = desktop.notifications_about("use work?")[3].clone();
     let shell = std::fs::canonicalize("/bin/sh").unwrap();
     assert!(
-        body.starts_with(&format!("{} (started by {})", shell.display(), me.display())),
+        body.starts_with(&format!(
+            "{} (started by {})",
+            shell.display(),
+            me.display()
+        )),
         "{body}"
     );
     desktop.choose("Allow once", "use work?");
@@ -109,28 +133,48 @@ fn a_program_gets_an_asking_accounts_token_only_as_the_person_answers() {
     assert_eq!(server.whoami(&String::from_utf8_lossy(&out.stdout)).0, 200);
 
     // Revoked: asked again.
-    let out = s.cli(&["account", "callers", "work", "--revoke", &me.display().to_string()]);
-    assert!(text(&out).contains("no program is always allowed"), "{}", text(&out));
+    let out = s.cli(&[
+        "account",
+        "callers",
+        "work",
+        "--revoke",
+        &me.display().to_string(),
+    ]);
+    assert!(
+        text(&out).contains("no program is always allowed"),
+        "{}",
+        text(&out)
+    );
     let request = token_request(&s, "work");
     asked(&desktop, "work", 5);
     desktop.choose("Deny", "use work?");
-    assert_eq!(finished(request).status.code(), Some(NOT_ALLOWED));
+    let out = finished(request);
+    assert_eq!(out.status.code(), Some(NOT_ALLOWED), "{}", text(&out));
 
     // The unanswered one: refused after the minute, its question taken off the screen.
     let out = finished(unanswered);
     let waited = started.elapsed();
     assert_eq!(out.status.code(), Some(NOT_ALLOWED), "{}", text(&out));
     assert!(text(&out).contains("within 60 s"), "{}", text(&out));
-    assert!(waited >= Duration::from_secs(60), "answered after {waited:?}");
-    wait_until("the question to be withdrawn", Duration::from_secs(10), || {
-        desktop.displayed() == 0
-    });
+    assert!(
+        waited >= Duration::from_secs(60),
+        "answered after {waited:?}"
+    );
+    wait_until(
+        "the question to be withdrawn",
+        Duration::from_secs(10),
+        || desktop.displayed() == 0,
+    );
     app.terminate();
 
     // Without a desktop: refused at once, whether a headless engine runs or none does.
     let out = s.cli(&["token", "work"]);
     assert_eq!(out.status.code(), Some(NOT_ALLOWED), "{}", text(&out));
-    assert!(text(&out).contains("no Tokentray app is running"), "{}", text(&out));
+    assert!(
+        text(&out).contains("no Tokentray app is running"),
+        "{}",
+        text(&out)
+    );
     let mut engine = s.spawn(bins::cli(), &["run", "--headless"], "engine.log");
     s.wait_for_engine(Duration::from_secs(20));
     let begun = Instant::now();
@@ -139,7 +183,13 @@ fn a_program_gets_an_asking_accounts_token_only_as_the_person_answers() {
     assert!(text(&out).contains("without a desktop"), "{}", text(&out));
     assert!(begun.elapsed() < Duration::from_secs(10), "it did not hang");
     // Allowed ahead from a terminal, it works headless too.
-    let out = s.cli(&["account", "callers", "work", "--allow", &me.display().to_string()]);
+    let out = s.cli(&[
+        "account",
+        "callers",
+        "work",
+        "--allow",
+        &me.display().to_string(),
+    ]);
     assert!(out.status.success(), "{}", text(&out));
     let out = s.cli(&["token", "work"]);
     assert!(out.status.success(), "{}", text(&out));

@@ -53,7 +53,10 @@ fn tokens_for_two_resources_and_a_narrower_scope_come_from_the_one_sign_in() {
     assert!(out.status.success(), "{}", text(&out));
     let one = stdout(&out);
     let (status, who) = server.whoami_json(&one);
-    assert_eq!((status, who["sub"].as_str(), who["aud"].as_str()), (200, Some("alice"), Some(ONE)));
+    assert_eq!(
+        (status, who["sub"].as_str(), who["aud"].as_str()),
+        (200, Some("alice"), Some(ONE))
+    );
 
     // Asked again: the same token from memory, no refresh.
     let before = server.refresh_count();
@@ -66,7 +69,11 @@ fn tokens_for_two_resources_and_a_narrower_scope_come_from_the_one_sign_in() {
     assert!(out.status.success(), "{}", text(&out));
     let narrow = stdout(&out);
     assert_eq!(server.whoami_json(&narrow).1["scope"], "openid");
-    assert_eq!(server.refresh_count(), before + 2, "one refresh per new variant");
+    assert_eq!(
+        server.refresh_count(),
+        before + 2,
+        "one refresh per new variant"
+    );
 
     // The account's own token is untouched by the variants, and still works.
     assert_eq!(s.token("work"), own);
@@ -74,7 +81,9 @@ fn tokens_for_two_resources_and_a_narrower_scope_come_from_the_one_sign_in() {
 
     // The status lists the live variants: what they are for and when they expire, no tokens.
     let status = s.account_status("work");
-    let variants = status["variants"].as_array().expect("variants in the status");
+    let variants = status["variants"]
+        .as_array()
+        .expect("variants in the status");
     assert_eq!(variants.len(), 3, "{status}");
     assert!(variants
         .iter()
@@ -83,7 +92,10 @@ fn tokens_for_two_resources_and_a_narrower_scope_come_from_the_one_sign_in() {
         .iter()
         .any(|v| v["scopes"] == serde_json::json!(["openid"]) && v["resource"].is_null()));
     let table = text(&s.cli(&["status"]));
-    assert!(table.contains(&format!("work: the sign-in's scopes for {ONE}")), "{table}");
+    assert!(
+        table.contains(&format!("work: the sign-in's scopes for {ONE}")),
+        "{table}"
+    );
     for t in [&one, &two, &narrow] {
         assert!(!status.to_string().contains(t.as_str()) && !table.contains(t.as_str()));
     }
@@ -93,7 +105,10 @@ fn tokens_for_two_resources_and_a_narrower_scope_come_from_the_one_sign_in() {
     let out = token_with(&s, &["--scope", "admin"]);
     assert_eq!(out.status.code(), Some(8), "{}", text(&out));
     let said = String::from_utf8_lossy(&out.stderr);
-    assert!(said.contains("--scope admin") && said.contains("invalid_scope"), "{said}");
+    assert!(
+        said.contains("--scope admin") && said.contains("invalid_scope"),
+        "{said}"
+    );
     assert!(said.contains("sign-in itself is fine"), "{said}");
     assert!(out.stdout.is_empty());
     assert_eq!(s.account_status("work")["status"], "enabled");
@@ -156,7 +171,10 @@ fn twenty_racing_requests_for_a_variant_spend_one_refresh_token() {
             stdout(&o)
         })
         .collect();
-    assert!(tokens.windows(2).all(|w| w[0] == w[1]), "one variant for all");
+    assert!(
+        tokens.windows(2).all(|w| w[0] == w[1]),
+        "one variant for all"
+    );
     assert_eq!(server.refresh_count() - before, 1, "exactly one refresh");
     assert_eq!(server.whoami_json(&tokens[0]).1["aud"], ONE);
     // The rotated refresh token was stored: the account's own refresh still works.
@@ -254,7 +272,16 @@ fn exec_runs_one_command_with_the_token_and_passes_everything_through() {
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(server.whoami(&stdout(&out)), (200, "alice".into()));
     // --env names the variable; the variant options work here too.
-    let out = exec(&["--env", "MY_TOKEN", "--resource", ONE, "--", "sh", "-c", "printf %s \"$MY_TOKEN\""]);
+    let out = exec(&[
+        "--env",
+        "MY_TOKEN",
+        "--resource",
+        ONE,
+        "--",
+        "sh",
+        "-c",
+        "printf %s \"$MY_TOKEN\"",
+    ]);
     assert_eq!(server.whoami_json(&stdout(&out)).1["aud"], ONE);
     // Exit status and stdin pass through.
     assert_eq!(exec(&["--", "sh", "-c", "exit 7"]).status.code(), Some(7));
@@ -271,7 +298,14 @@ fn exec_runs_one_command_with_the_token_and_passes_everything_through() {
     // Signals reach the command: it is the process (exec), so a TERM is its to handle...
     let mut child = s
         .command(bins::cli())
-        .args(["exec", "work", "--", "sh", "-c", "trap 'exit 42' TERM; echo ready; while :; do sleep 0.1; done"])
+        .args([
+            "exec",
+            "work",
+            "--",
+            "sh",
+            "-c",
+            "trap 'exit 42' TERM; echo ready; while :; do sleep 0.1; done",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -283,7 +317,14 @@ fn exec_runs_one_command_with_the_token_and_passes_everything_through() {
     // ...and one it does not handle ends it with that signal, as the caller sees.
     let mut child = s
         .command(bins::cli())
-        .args(["exec", "work", "--", "sh", "-c", "echo ready; exec sleep 30"])
+        .args([
+            "exec",
+            "work",
+            "--",
+            "sh",
+            "-c",
+            "echo ready; exec sleep 30",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -292,7 +333,10 @@ fn exec_runs_one_command_with_the_token_and_passes_everything_through() {
     assert_eq!(lines.next().and_then(Result::ok).as_deref(), Some("ready"));
     signal(child.id(), "INT");
     let status = child.wait().unwrap();
-    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(2));
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(2)
+    );
 
     // A GitHub account's tools read GH_TOKEN.
     let out = s.cli(&["exec", "work", "--", "sh", "-c", "test -z \"$GH_TOKEN\""]);

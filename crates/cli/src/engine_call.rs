@@ -19,7 +19,12 @@ pub const ENGINE_TIMEOUT: Duration = Duration::from_secs(45);
 /// Performs `op` in the running engine or, with none, in this process; answers its typed answer
 /// (`A` is the operation's type in `tokentray_core::ops::answer`).
 pub fn call<A: DeserializeOwned>(paths: &Paths, op: Op) -> Result<A, CliError> {
-    Link::new(paths).call(op, ENGINE_TIMEOUT)
+    // A token may wait for the person to allow the program asking (`callers = "ask"`).
+    let timeout = match op {
+        Op::Token { .. } | Op::Rejected { .. } => ENGINE_TIMEOUT + ops::PATIENCE,
+        _ => ENGINE_TIMEOUT,
+    };
+    Link::new(paths).call(op, timeout)
 }
 
 /// A conversation of several operations with one engine: the running one, or one opened in this

@@ -68,10 +68,9 @@ pub fn run(paths: &Paths, args: ExecArgs) -> Result<(), CliError> {
             default_env(preset.as_deref()).to_owned()
         }
     };
-    let (program, rest) = args
-        .command
-        .split_first()
-        .ok_or_else(|| CliError::with_code("name the command after --", crate::error::code::USAGE))?;
+    let (program, rest) = args.command.split_first().ok_or_else(|| {
+        CliError::with_code("name the command after --", crate::error::code::USAGE)
+    })?;
     // The command gets the token, so it is the one a person is asked about.
     let resolved = resolve(program).map(|p| p.to_string_lossy().into_owned());
     let credential = fetch(paths, &args.name, args.variant.request(), resolved)?;
@@ -93,9 +92,7 @@ fn become_command(mut command: Command, program: &OsString) -> Result<(), CliErr
     // Ctrl+C reaches every process of the console, the command included: this process stays
     // to pass the command's exit code on, and leaves the interrupt to it.
     ignore_console_interrupts();
-    let status = command
-        .status()
-        .map_err(|e| cannot_start(program, &e))?;
+    let status = command.status().map_err(|e| cannot_start(program, &e))?;
     std::process::exit(status.code().unwrap_or(1));
 }
 
@@ -127,12 +124,18 @@ fn resolve(program: &OsString) -> Option<PathBuf> {
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).find_map(|dir| {
-        let exts: &[&str] = if cfg!(windows) { &["", ".exe", ".cmd", ".bat"] } else { &[""] };
+        let exts: &[&str] = if cfg!(windows) {
+            &["", ".exe", ".cmd", ".bat"]
+        } else {
+            &[""]
+        };
         exts.iter().find_map(|ext| {
             let mut name = program.clone();
             name.push(ext);
             let candidate = dir.join(name);
-            candidate.is_file().then(|| candidate.canonicalize().unwrap_or(candidate))
+            candidate
+                .is_file()
+                .then(|| candidate.canonicalize().unwrap_or(candidate))
         })
     })
 }

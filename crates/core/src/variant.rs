@@ -126,7 +126,11 @@ mod tests {
             min_valid_s: Some(600),
             ..TokenRequest::default()
         };
-        assert_eq!(only_time.key(), None, "--min-valid alone is the account's own token");
+        assert_eq!(
+            only_time.key(),
+            None,
+            "--min-valid alone is the account's own token"
+        );
     }
 
     #[test]
@@ -136,7 +140,9 @@ mod tests {
             ..TokenRequest::default()
         };
         assert!(scope("repo").validate().is_ok());
-        assert!(scope("https://graph.microsoft.com/.default").validate().is_ok());
+        assert!(scope("https://graph.microsoft.com/.default")
+            .validate()
+            .is_ok());
         for bad in ["read write", "", "a\"b", "tab\there"] {
             let e = scope(bad).validate().unwrap_err();
             assert!(e.starts_with("--scope"), "{e}");

@@ -78,13 +78,18 @@ impl Desk for HostDesk {
     ) -> Pin<Box<dyn Future<Output = Consent> + Send + 'static>> {
         let why = match self.kind {
             "app" => None,
-            "headless" => Some("this Tokentray runs without a desktop (`run --headless`) to ask you on"),
+            "headless" => {
+                Some("this Tokentray runs without a desktop (`run --headless`) to ask you on")
+            }
             _ => Some("no Tokentray app is running to ask you"),
         };
         if let Some(why) = why {
             return Box::pin(std::future::ready(Consent::NobodyToAsk(why.to_owned())));
         }
-        let key = (account.to_owned(), caller.program.clone().unwrap_or_default());
+        let key = (
+            account.to_owned(),
+            caller.program.clone().unwrap_or_default(),
+        );
         let asking = self.asking.clone();
         let (account, caller) = (account.to_owned(), caller.clone());
         Box::pin(async move {

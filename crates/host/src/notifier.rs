@@ -137,15 +137,21 @@ pub async fn ask_caller(account: &str, caller: &Caller, patience: std::time::Dur
     if let Err(e) = spawned {
         return Consent::NobodyToAsk(format!("cannot show a notification ({e})"));
     }
+    let withdraw = || {
+        if let Some(id) = id.lock().ok().and_then(|mut s| s.take()) {
+            close(id);
+        }
+    };
     match tokio::time::timeout(patience, rx).await {
-        Ok(Ok(consent)) => consent,
+        Ok(Ok(consent)) => {
+            // Answered: the question goes (a server may keep a notification after an action).
+            withdraw();
+            consent
+        }
         Ok(Err(_)) => Consent::NoAnswer,
         Err(_) => {
             // Nobody answered: take the question off the screen, which also ends its thread.
-            let shown = id.lock().ok().and_then(|mut s| s.take());
-            if let Some(id) = shown {
-                close(id);
-            }
+            withdraw();
             Consent::NoAnswer
         }
     }

@@ -46,7 +46,10 @@ fn is_our_cli(exe: &PathBuf) -> bool {
         return false;
     };
     let same = |a: &PathBuf, b: &PathBuf| {
-        a == b || a.canonicalize().ok().is_some_and(|a| b.canonicalize().ok() == Some(a))
+        a == b
+            || a.canonicalize()
+                .ok()
+                .is_some_and(|a| b.canonicalize().ok() == Some(a))
     };
     same(exe, &me) || same(exe, &me.with_file_name(name))
 }
@@ -62,7 +65,11 @@ fn parent(pid: u32) -> Option<u32> {
     // `pid (comm) state ppid …`: the name may hold spaces and parentheses, so split after the
     // last `)`.
     let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(1)?.parse().ok().filter(|&p| p != 0)
+    rest.split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+        .filter(|&p| p != 0)
 }
 
 #[cfg(windows)]
@@ -90,11 +97,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn this_process_is_found_with_its_parent() {
-        let me = identify(Some(std::process::id()));
-        let exe = std::env::current_exe().unwrap();
-        assert_eq!(me.program.as_deref(), exe.to_str());
-        assert!(me.parent.is_some(), "{me:?}");
-        assert!(!me.through_cli);
+    fn a_peer_running_our_own_binary_is_our_cli_so_its_parent_is_the_caller() {
+        // A process running this very binary is what the headless engine sees when its own
+        // CLI connects: the program that ran it is the caller.
+        let me = std::process::id();
+        let caller = identify(Some(me));
+        let ran_me = parent(me).and_then(image).map(text);
+        assert!(ran_me.is_some());
+        assert_eq!(caller.program, ran_me);
+        assert!(caller.through_cli);
+        // Another program is itself: this test's parent (cargo or nextest).
+        let parent_pid = parent(me).unwrap();
+        let other = identify(Some(parent_pid));
+        assert_eq!(other.program, ran_me);
+        assert!(!other.through_cli);
+        assert_eq!(identify(None), Caller::default());
     }
 }

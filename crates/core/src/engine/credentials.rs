@@ -121,7 +121,10 @@ impl Engine {
                 Err(EngineError::Paused(name.to_owned()))
             };
         }
-        match self.refresh_flight(name, &slot, Mode::Demand(min_valid)).await {
+        match self
+            .refresh_flight(name, &slot, Mode::Demand(min_valid))
+            .await
+        {
             Ok(fresh) => Ok(Credential::of(fresh)),
             // A transient failure while a token still works: keep serving the newest one (a
             // refresh whose tokens the keychain refused left them in the cache).

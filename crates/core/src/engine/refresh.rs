@@ -8,7 +8,6 @@ use time::OffsetDateTime;
 
 use super::error::EngineError;
 use super::handle::Engine;
-use super::keychain::blocking;
 use super::outage::{Ruling, CONFIRM_AFTER};
 use super::slot::{Cached, Slot};
 use super::tokens::{lasts, rfc3339, still_valid, token_set_from, tokens_need_refresh};
@@ -112,7 +111,9 @@ impl Engine {
             };
             return Err(self.record_failure(name, slot, Some(&current), failure));
         };
-        let client_secret = self.client_secret_of(name, slot, &provider_name, &provider).await?;
+        let client_secret = self
+            .refresh_client_secret(name, slot, &provider_name, &provider)
+            .await?;
         let table = ClassTable::for_provider(provider.preset.as_deref(), &provider.errors);
         *lock(&slot.tried) = Some(std::time::Instant::now());
         let answer = refresh::refresh(
@@ -170,20 +171,15 @@ impl Engine {
         }
     }
 
-    /// The provider's client secret, for confidential clients.
-    pub(super) async fn client_secret_of(
+    /// The provider's client secret for a refresh: a keychain failure counts as the refresh's.
+    pub(super) async fn refresh_client_secret(
         &self,
         name: &str,
         slot: &Slot,
         provider_name: &str,
         provider: &crate::settings::ProviderSettings,
     ) -> Result<Option<Secret>, EngineError> {
-        if !provider.client_secret {
-            return Ok(None);
-        }
-        let vault = self.inner.vault.clone();
-        let p = provider_name.to_owned();
-        match blocking(move || vault.client_secret(&p)).await {
+        match self.client_secret_of(provider_name, provider).await {
             Err(EngineError::Vault(e)) => Err(self.keychain_failed(name, slot, &e)),
             other => other,
         }

@@ -22,20 +22,38 @@ use crate::vault::TokenSet;
 /// Answers that refuse what a request asked for (its scope or resource), not the grant.
 /// (code or sub-code, source)
 const REFUSALS: &[(&str, &str)] = &[
-    ("invalid_scope", "RFC 6749 §5.2: the scope is unknown or exceeds the grant's"),
-    ("invalid_target", "RFC 8707 §2: the resource is unknown or not granted"),
-    ("invalid_resource", "Microsoft identity platform: no such resource in the tenant"),
-    ("AADSTS65001", "Microsoft: the resource's consent is missing"),
+    (
+        "invalid_scope",
+        "RFC 6749 §5.2: the scope is unknown or exceeds the grant's",
+    ),
+    (
+        "invalid_target",
+        "RFC 8707 §2: the resource is unknown or not granted",
+    ),
+    (
+        "invalid_resource",
+        "Microsoft identity platform: no such resource in the tenant",
+    ),
+    (
+        "AADSTS65001",
+        "Microsoft: the resource's consent is missing",
+    ),
     ("AADSTS70011", "Microsoft: the scope is not valid"),
-    ("AADSTS500011", "Microsoft: the resource principal was not found"),
-    ("AADSTS9010010", "Microsoft: the resource does not match the scopes"),
+    (
+        "AADSTS500011",
+        "Microsoft: the resource principal was not found",
+    ),
+    (
+        "AADSTS9010010",
+        "Microsoft: the resource does not match the scopes",
+    ),
 ];
 
 /// True when `f` refuses the request rather than the grant.
 fn refuses_request(f: &Failure) -> bool {
-    REFUSALS.iter().any(|(code, _)| {
-        f.code == *code || f.subcode.as_deref() == Some(code)
-    })
+    REFUSALS
+        .iter()
+        .any(|(code, _)| f.code == *code || f.subcode.as_deref() == Some(code))
 }
 
 /// How a mint went wrong.
@@ -82,7 +100,9 @@ impl Engine {
                 Ok(Credential::of(t))
             }
             Err(MintError::Failed(e)) => Err(e),
-            Err(MintError::Refused(failure)) => Err(self.after_refusal(name, &slot, &key, &failure).await),
+            Err(MintError::Refused(failure)) => {
+                Err(self.after_refusal(name, &slot, &key, &failure).await)
+            }
         }
     }
 
@@ -92,7 +112,7 @@ impl Engine {
         name: &str,
         slot: &Slot,
         key: &VariantKey,
-        serves: &dyn Fn(&TokenSet) -> bool,
+        serves: &(dyn Fn(&TokenSet) -> bool + Sync),
     ) -> Result<TokenSet, MintError> {
         let _flight = slot.flight.lock().await;
         if self.is_closing() {
@@ -124,7 +144,7 @@ impl Engine {
             .into());
         };
         let client_secret = self
-            .client_secret_of(name, slot, &provider_name, &provider)
+            .refresh_client_secret(name, slot, &provider_name, &provider)
             .await?;
         let table = ClassTable::for_provider(provider.preset.as_deref(), &provider.errors);
         *crate::sync::lock(&slot.tried) = Some(std::time::Instant::now());
@@ -165,8 +185,14 @@ impl Engine {
                 if kept.refresh_token_differs(&current) {
                     // A keychain that refuses keeps the rotation in memory and says so on the
                     // account; the variant itself is good either way.
-                    if self.store_fresh(name, slot, &kept, &refresh_token).await.is_ok() {
-                        self.update_record(name, |r| r.sign_in_expires_at = kept.refresh_expires_at);
+                    if self
+                        .store_fresh(name, slot, &kept, &refresh_token)
+                        .await
+                        .is_ok()
+                    {
+                        self.update_record(name, |r| {
+                            r.sign_in_expires_at = kept.refresh_expires_at
+                        });
                     }
                 }
                 self.publish(Event::VariantIssued {
@@ -183,16 +209,21 @@ impl Engine {
                     if now_stored.refresh_token_differs(&current) {
                         return Err(EngineError::Temporary {
                             account: name.to_owned(),
-                            detail: "another process rotated the sign-in at that moment; ask again".into(),
+                            detail: "another process rotated the sign-in at that moment; ask again"
+                                .into(),
                         }
                         .into());
                     }
                 }
-                Err(self.record_failure(name, slot, Some(&current), failure).into())
+                Err(self
+                    .record_failure(name, slot, Some(&current), failure)
+                    .into())
             }
             // The provider is away or asked to wait: the account learns it (its schedule and the
             // spacing of callers follow), and its own token keeps working meanwhile.
-            Err(failure) => Err(self.record_failure(name, slot, Some(&current), failure).into()),
+            Err(failure) => Err(self
+                .record_failure(name, slot, Some(&current), failure)
+                .into()),
         }
     }
 
@@ -269,9 +300,15 @@ mod tests {
     fn scope_and_resource_refusals_are_the_requests_not_the_grants() {
         assert!(refuses_request(&failure("invalid_scope", None)));
         assert!(refuses_request(&failure("invalid_target", None)));
-        assert!(refuses_request(&failure("invalid_grant", Some("AADSTS65001"))));
+        assert!(refuses_request(&failure(
+            "invalid_grant",
+            Some("AADSTS65001")
+        )));
         assert!(!refuses_request(&failure("invalid_grant", None)));
-        assert!(!refuses_request(&failure("invalid_grant", Some("AADSTS70008"))));
+        assert!(!refuses_request(&failure(
+            "invalid_grant",
+            Some("AADSTS70008")
+        )));
         assert!(!refuses_request(&failure("invalid_client", None)));
     }
 }

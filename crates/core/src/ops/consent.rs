@@ -35,7 +35,7 @@ pub(super) async fn check(cx: &Cx<'_>, account: &str, caller: &Caller) -> Result
             ),
         ));
     };
-    if a.allowed_callers.iter().any(|p| *p == program) {
+    if a.allowed_callers.contains(&program) {
         return Ok(());
     }
     drop(settings);

@@ -26,6 +26,7 @@ use crate::variant::TokenRequest;
 use crate::Engine;
 
 pub use accounts::{Changed, HistoryPage};
+pub use consent::{NOT_ALLOWED, PATIENCE};
 pub use context::{Cx, Desk};
 pub use desktop::{AppSettingsView, PingInfo, PROTOCOL};
 pub use error::{code, OpError};

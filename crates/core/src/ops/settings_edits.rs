@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::context::Cx;
-use crate::caller::CallerPolicy;
 use super::error::OpError;
+use crate::caller::CallerPolicy;
 use crate::oauth::classify::FailureClass;
 use crate::oauth::{discovery, presets};
 use crate::secret::Secret;
@@ -239,7 +239,9 @@ pub(super) async fn set_account(
             .accounts
             .iter_mut()
             .find(|a| a.name == account)
-            .ok_or_else(|| format!("no account named {account:?}; `tokentray status` lists them"))?;
+            .ok_or_else(|| {
+                format!("no account named {account:?}; `tokentray status` lists them")
+            })?;
         if let Some(hosts) = &options.git_hosts {
             a.git_hosts = cleaned(hosts);
         }
@@ -282,7 +284,9 @@ pub(super) async fn set_callers(
             .accounts
             .iter_mut()
             .find(|a| a.name == account)
-            .ok_or_else(|| format!("no account named {account:?}; `tokentray status` lists them"))?;
+            .ok_or_else(|| {
+                format!("no account named {account:?}; `tokentray status` lists them")
+            })?;
         a.allowed_callers.retain(|p| !revoke.contains(p));
         for program in &allow {
             if !a.allowed_callers.contains(program) {

@@ -120,9 +120,13 @@ async fn an_asking_account_hands_its_token_only_to_programs_the_person_allows() 
     assert_eq!(e.code, "signed_out");
     assert!(desk.asked.lock().unwrap().is_empty());
 
-    run(&engine, &desk, json!({"op": "set_account", "account": "a", "callers": "ask"}))
-        .await
-        .unwrap();
+    run(
+        &engine,
+        &desk,
+        json!({"op": "set_account", "account": "a", "callers": "ask"}),
+    )
+    .await
+    .unwrap();
     // Nobody to ask: refused with the sentence that says how to allow it ahead.
     let e = run(&engine, &desk, token.clone()).await.unwrap_err();
     assert_eq!(e.code, "not_allowed");
@@ -131,21 +135,41 @@ async fn an_asking_account_hands_its_token_only_to_programs_the_person_allows() 
     *desk.consent.lock().unwrap() = Some(Consent::Deny);
     let e = run(&engine, &desk, token.clone()).await.unwrap_err();
     assert_eq!(e.code, "not_allowed");
-    assert!(e.message.contains("/usr/bin/git (started by /usr/bin/bash)"), "{}", e.message);
+    assert!(
+        e.message
+            .contains("/usr/bin/git (started by /usr/bin/bash)"),
+        "{}",
+        e.message
+    );
     *desk.consent.lock().unwrap() = Some(Consent::Once);
-    assert_eq!(run(&engine, &desk, token.clone()).await.unwrap_err().code, "signed_out");
+    assert_eq!(
+        run(&engine, &desk, token.clone()).await.unwrap_err().code,
+        "signed_out"
+    );
     assert!(engine.settings().accounts[0].allowed_callers.is_empty());
     // Always: on the list, and never asked again.
     *desk.consent.lock().unwrap() = Some(Consent::Always);
-    assert_eq!(run(&engine, &desk, token.clone()).await.unwrap_err().code, "signed_out");
-    assert_eq!(engine.settings().accounts[0].allowed_callers, ["/usr/bin/git"]);
+    assert_eq!(
+        run(&engine, &desk, token.clone()).await.unwrap_err().code,
+        "signed_out"
+    );
+    assert_eq!(
+        engine.settings().accounts[0].allowed_callers,
+        ["/usr/bin/git"]
+    );
     let asked = desk.asked.lock().unwrap().len();
     *desk.consent.lock().unwrap() = Some(Consent::Deny);
-    assert_eq!(run(&engine, &desk, token.clone()).await.unwrap_err().code, "signed_out");
+    assert_eq!(
+        run(&engine, &desk, token.clone()).await.unwrap_err().code,
+        "signed_out"
+    );
     assert_eq!(desk.asked.lock().unwrap().len(), asked);
     // Another program is asked about; `exec` names the command it runs, heeded only from the CLI.
     let exec = json!({"op": "token", "account": "a", "on_behalf_of": "/usr/bin/gh"});
-    assert_eq!(run(&engine, &desk, exec.clone()).await.unwrap_err().code, "not_allowed");
+    assert_eq!(
+        run(&engine, &desk, exec.clone()).await.unwrap_err().code,
+        "not_allowed"
+    );
     let last = desk.asked.lock().unwrap().last().unwrap().1.clone();
     assert_eq!(last.program.as_deref(), Some("/usr/bin/gh"));
     assert_eq!(last.parent.as_deref(), Some("/usr/bin/git"));
@@ -154,16 +178,31 @@ async fn an_asking_account_hands_its_token_only_to_programs_the_person_allows() 
         ..git()
     };
     // From a program that speaks to the socket itself, the claim is ignored: it is git asking.
-    assert_eq!(run_as(&engine, &desk, &direct, exec).await.unwrap_err().code, "signed_out");
+    assert_eq!(
+        run_as(&engine, &desk, &direct, exec)
+            .await
+            .unwrap_err()
+            .code,
+        "signed_out"
+    );
     // A program that cannot be told is refused without asking.
-    let e = run_as(&engine, &desk, &Caller::default(), token.clone()).await.unwrap_err();
+    let e = run_as(&engine, &desk, &Caller::default(), token.clone())
+        .await
+        .unwrap_err();
     assert_eq!(e.code, "not_allowed");
     // Revoked: asked again.
-    let left = run(&engine, &desk, json!({"op": "revoke_caller", "account": "a", "program": "/usr/bin/git"}))
-        .await
-        .unwrap();
+    let left = run(
+        &engine,
+        &desk,
+        json!({"op": "revoke_caller", "account": "a", "program": "/usr/bin/git"}),
+    )
+    .await
+    .unwrap();
     assert_eq!(left, json!([]));
-    assert_eq!(run(&engine, &desk, token).await.unwrap_err().code, "not_allowed");
+    assert_eq!(
+        run(&engine, &desk, token).await.unwrap_err().code,
+        "not_allowed"
+    );
 }
 
 use serde_json::{json, Value};

@@ -126,7 +126,9 @@ pub fn process_image(pid: u32) -> io::Result<String> {
     let mut len = buf.len() as u32;
     // SAFETY: `buf` is writable for `len` UTF-16 units, which we pass; the call writes back
     // the length it used.
-    let ok = unsafe { QueryFullProcessImageNameW(process.0, PROCESS_NAME_WIN32, buf.as_mut_ptr(), &mut len) };
+    let ok = unsafe {
+        QueryFullProcessImageNameW(process.0, PROCESS_NAME_WIN32, buf.as_mut_ptr(), &mut len)
+    };
     if ok == 0 {
         return Err(io::Error::last_os_error());
     }
