@@ -52,6 +52,7 @@ fn version_and_help() {
             "login",
             "logout",
             "token",
+            "exec",
             "refresh",
             "status",
             "job",

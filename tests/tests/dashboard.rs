@@ -162,6 +162,12 @@ fn the_wizard_signs_in_and_a_dead_grant_is_fixed_with_one_click() {
     });
     let out = s.cli(&["account", "set", "work", "--callers", "allow"]);
     assert!(out.status.success(), "{}", text(&out));
+    // The redraw that follows is over before the next step starts typing.
+    dash.wait_until(
+        "the card without the callers",
+        "return document.querySelector('.card[data-account=\"work\"] .callers')?.hidden === true;",
+        WAIT,
+    );
 
     // An engine event redraws the cards; what the person is in the middle of survives it: the
     // open event list, the field being typed in, its text and its caret.
