@@ -131,10 +131,7 @@ struct Timing {
 }
 
 /// [`time_runs`] of two commands, alternating.
-fn time_interleaved(
-    mut a: impl FnMut() -> bool,
-    mut b: impl FnMut() -> bool,
-) -> (Timing, Timing) {
+fn time_interleaved(mut a: impl FnMut() -> bool, mut b: impl FnMut() -> bool) -> (Timing, Timing) {
     for _ in 0..5 {
         a();
         b();
