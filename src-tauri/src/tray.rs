@@ -70,7 +70,9 @@ fn model(status: Result<&Status, &str>, autostart: bool) -> Model {
             (Health::Error, format!("Tokentray: {problem}"))
         }
         Ok(status) if status.accounts.is_empty() => {
-            entries.push(Entry::Info("No accounts yet".into()));
+            entries.push(Entry::Info(
+                "No accounts yet: add one in the dashboard".into(),
+            ));
             (Health::Ok, "Tokentray: no accounts yet".into())
         }
         Ok(status) => {
@@ -355,7 +357,7 @@ mod tests {
         assert_eq!(
             labels(&m),
             [
-                "No accounts yet",
+                "No accounts yet: add one in the dashboard",
                 "---",
                 "Open dashboard",
                 "[x] Launch at login",

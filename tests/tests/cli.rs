@@ -76,12 +76,19 @@ fn status_json_with_no_accounts_is_an_empty_list() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v, serde_json::json!({"accounts": []}));
 
+    // The empty state says what to run next.
     let out = s.cli(&["status"]);
+    let said = stdout(&out);
+    assert!(said.starts_with("No accounts yet."), "{said}");
     assert!(
-        stdout(&out).starts_with("No accounts yet."),
-        "{}",
-        stdout(&out)
+        said.contains("tokentray account add") && said.contains("tokentray login"),
+        "{said}"
     );
+    let out = s.cli(&["token", "work"]);
+    assert_eq!(out.status.code(), Some(7));
+    let err = stderr(&out);
+    assert!(err.contains("no account is set up yet"), "{err}");
+    assert!(err.contains("tokentray account add work"), "{err}");
 }
 
 #[test]

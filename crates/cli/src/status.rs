@@ -36,7 +36,11 @@ fn current(paths: &Paths) -> Result<Status, CliError> {
 fn table(status: &Status, paths: &Paths) -> String {
     if status.accounts.is_empty() {
         return format!(
-            "No accounts yet. Accounts are listed in {}\n",
+            "No accounts yet. Add one in the dashboard (`tokentray run`), or from here:\n\
+             \x20 tokentray provider add NAME --preset github|google|microsoft|gitlab --client-id ID\n\
+             \x20 tokentray account add ACCOUNT --provider NAME\n\
+             \x20 tokentray login ACCOUNT\n\
+             What to register at each provider: docs/providers.md in Tokentray's source. Accounts are kept in {}\n",
             paths.settings_file().display()
         );
     }

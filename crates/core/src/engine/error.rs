@@ -22,6 +22,13 @@ pub enum EngineError {
     /// No account has that name.
     #[error("no account named {0:?}; `tokentray status` lists them")]
     NoSuchAccount(String),
+    /// No account is set up at all.
+    #[error(
+        "no account named {0:?}: no account is set up yet. Add one in the dashboard \
+             (`tokentray run`), or: `tokentray provider add NAME --preset github --client-id ID`, \
+             `tokentray account add {0} --provider NAME`, `tokentray login {0}`"
+    )]
+    NoAccountsYet(String),
     /// The account has no tokens.
     #[error("{0} is not signed in; sign in first")]
     SignedOut(String),
@@ -116,7 +123,7 @@ impl EngineError {
             EngineError::Settings(_) => "settings",
             EngineError::State(_) => "state",
             EngineError::Vault(_) => "keychain",
-            EngineError::NoSuchAccount(_) => "no_such_account",
+            EngineError::NoSuchAccount(_) | EngineError::NoAccountsYet(_) => "no_such_account",
             EngineError::SignedOut(_) => "signed_out",
             EngineError::Paused(_) => "paused",
             EngineError::NeedsRelogin { .. } => "needs_relogin",

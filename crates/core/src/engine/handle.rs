@@ -178,10 +178,13 @@ impl Engine {
 
     /// The account's slot.
     pub(super) fn slot(&self, name: &str) -> Result<Arc<Slot>, EngineError> {
-        lock(&self.inner.slots)
-            .get(name)
-            .cloned()
-            .ok_or_else(|| EngineError::NoSuchAccount(name.to_owned()))
+        let slots = lock(&self.inner.slots);
+        match slots.get(name) {
+            Some(slot) => Ok(slot.clone()),
+            // Nothing set up yet: the sentence says how to begin.
+            None if slots.is_empty() => Err(EngineError::NoAccountsYet(name.to_owned())),
+            None => Err(EngineError::NoSuchAccount(name.to_owned())),
+        }
     }
 
     /// The account's record.
