@@ -158,7 +158,8 @@ function card(a) {
   const badge = $(".badge", node);
   badge.textContent = LABELS[a.status] || a.status;
   badge.classList.add(a.status);
-  $(".provider", node).textContent = a.provider;
+  // An account named after its provider would show the same word twice.
+  $(".provider", node).textContent = a.provider === a.name ? "" : a.provider;
   if (a.last_error && a.status !== "enabled") {
     const p = $(".problem", node);
     p.textContent = a.last_error.message;
@@ -175,11 +176,22 @@ function card(a) {
     p.hidden = false;
   }
   const expires = $(".expires", node);
-  expires.dataset.at = a.expires_at || "";
-  expires.textContent = until(a.expires_at);
-  if (a.expires_at) expires.title = when(a.expires_at);
+  const next = $(".next-refresh", node);
   $(".last-refresh", node).textContent = when(a.last_refresh);
-  $(".next-refresh", node).textContent = a.status === "enabled" || a.status === "stale" ? when(a.next_refresh) : "—";
+  if (a.status === "error") {
+    // A dead account does not count down to anything: when it failed and what fixes it.
+    expires.previousElementSibling.textContent = "Failed";
+    expires.textContent = when(a.last_error && a.last_error.at);
+    next.previousElementSibling.textContent = "What fixes it";
+    next.textContent = a.last_error && a.last_error.class === "config"
+      ? `fixing [provider.${a.provider}] in the settings`
+      : "signing in again (Re-login)";
+  } else {
+    expires.dataset.at = a.expires_at || "";
+    expires.textContent = until(a.expires_at);
+    if (a.expires_at) expires.title = when(a.expires_at);
+    next.textContent = a.status === "enabled" || a.status === "stale" ? when(a.next_refresh) : "—";
+  }
   renderVariants(node, a);
 
   const signIn = $('[data-action="sign-in"]', node);
@@ -199,8 +211,9 @@ function card(a) {
     refresh.disabled = true;
     refresh.textContent = "Refreshing…";
     const report = await act(() => invoke("refresh", { account: a.name }));
-    // A failure's sentence appears on the card itself; the message line only says the outcome.
-    if (report) toast(report.outcome === "ok" ? `${a.name}: refreshed.` : `${a.name}: the refresh failed (${report.outcome}).`, report.outcome === "ok");
+    // A failure's sentence appears on the card itself, once: the message line is for news that
+    // is on no card.
+    if (report && report.outcome === "ok") toast(`${a.name}: refreshed.`, true);
     refresh.disabled = false;
     refresh.textContent = "Refresh now";
   });

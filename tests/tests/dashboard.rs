@@ -87,6 +87,31 @@ fn the_wizard_signs_in_and_a_dead_grant_is_fixed_with_one_click() {
         "Re-login"
     );
     dash.screenshot("4-needs-re-login");
+    // The card says it once: no message line repeating it, no countdown of a dead token, but
+    // when it failed and what fixes it; the account named after its provider shows the name once.
+    let said = dash.run(
+        "const c = document.querySelector('.card[data-account=\"work\"]'); \
+         const t = document.querySelector('#toast'); \
+         return [t.hidden || !t.textContent.includes('work'), \
+                 c.querySelector('.times').innerText.replace(/\\s+/g, ' ').trim(), \
+                 c.querySelector('.provider').textContent];",
+        vec![],
+    );
+    assert_eq!(
+        said[0],
+        json!(true),
+        "the failure is repeated above the card: {said}"
+    );
+    let times = said[1].as_str().unwrap_or_default();
+    assert!(
+        times.starts_with("Failed") && times.contains("What fixes it signing in again"),
+        "{times}"
+    );
+    assert!(
+        !times.contains("in 0:"),
+        "a dead token counts down: {times}"
+    );
+    assert_eq!(said[2], json!(""), "{said}");
 
     // The person overrules how the provider's code is read, and takes it back (issue 16).
     let verdict = ".card[data-account='work'] .verdict";
