@@ -397,12 +397,25 @@ async function loadHistory(account) {
   );
 }
 
+// Drawn in the element's own CSS pixels (one user unit each), so marks keep their shape at any
+// width or zoom; redrawn when the element's width changes.
 function drawTimeline(box, entries) {
   const NS = "http://www.w3.org/2000/svg";
-  const W = 720, H = 46, end = Date.now(), start = end - 24 * 3600 * 1000;
+  const W = Math.max(200, Math.round(box.clientWidth) || 720);
+  const H = 46, end = Date.now(), start = end - 24 * 3600 * 1000;
+  box.timelineEntries = entries;
+  box.timelineWidth = W;
+  if (!box.timelineWatch) {
+    box.timelineWatch = new ResizeObserver(() => {
+      const w = Math.round(box.clientWidth);
+      if (w && w !== box.timelineWidth) drawTimeline(box, box.timelineEntries);
+    });
+    box.timelineWatch.observe(box);
+  }
   const svg = document.createElementNS(NS, "svg");
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
-  svg.setAttribute("preserveAspectRatio", "none");
+  svg.setAttribute("width", W);
+  svg.setAttribute("height", H);
   const axis = document.createElementNS(NS, "line");
   Object.entries({ x1: 0, x2: W, y1: H / 2, y2: H / 2, class: "axis" }).forEach(([k, v]) => axis.setAttribute(k, v));
   svg.append(axis);
@@ -427,7 +440,8 @@ function drawTimeline(box, entries) {
     } else if (kind === "refreshed") counts.refreshed++;
     else if (kind === "failed") counts.failed++;
     const mark = document.createElementNS(NS, kind === "state" ? "rect" : "circle");
-    const x = ((at - start) / (end - start)) * W;
+    // Inset by a dot's radius, so a mark at either end is whole.
+    const x = 4 + ((at - start) / (end - start)) * (W - 8);
     if (kind === "state") {
       Object.entries({ x: x - 1, y: 4, width: 2, height: H - 16 }).forEach(([k, v]) => mark.setAttribute(k, v));
     } else {

@@ -177,6 +177,15 @@ impl Dashboard {
         }
     }
 
+    /// Resizes the window (WebDriver's Set Window Rect), as a person dragging its edge.
+    pub fn set_window_size(&self, width: u32, height: u32) {
+        self.call(
+            "POST",
+            &self.session_path("/window/rect"),
+            Some(json!({ "width": width, "height": height })),
+        );
+    }
+
     /// Clicks the element `css` matches (waiting for it first).
     pub fn click(&self, css: &str) {
         let id = self.wait_for(css, Duration::from_secs(15));

@@ -305,6 +305,33 @@ fn the_wizard_signs_in_and_a_dead_grant_is_fixed_with_one_click() {
         vec![],
     );
 
+    // The timeline is drawn at the card's own width, narrow or wide, and its dots stay round.
+    for width in [520, 1400] {
+        dash.set_window_size(width, 800);
+        dash.wait_until(
+            &format!("the timeline redrawn for a {width} px window"),
+            "const b = document.querySelector('.card[data-account=\"work\"] .timeline'); \
+             const s = b && b.querySelector('svg'); \
+             return !!s && s.getAttribute('viewBox') === `0 0 ${Math.round(b.clientWidth)} 46` \
+               && Math.abs(s.getBoundingClientRect().width - b.clientWidth) <= 1;",
+            WAIT,
+        );
+        let dot = dash.run(
+            "const r = document.querySelector('.card[data-account=\"work\"] .timeline circle') \
+               .getBoundingClientRect(); return [r.width, r.height];",
+            vec![],
+        );
+        let (w, h) = (
+            dot[0].as_f64().unwrap_or(0.0),
+            dot[1].as_f64().unwrap_or(1.0),
+        );
+        assert!(
+            (w - h).abs() < 0.5 && w > 6.0,
+            "a timeline dot is {w}×{h} at {width} px"
+        );
+        dash.screenshot(&format!("7-timeline-{width}px"));
+    }
+
     // A read-only state disk: tokens keep flowing, and a banner says what is wrong until the
     // engine can write again.
     let state_dir = s.root().join("state/tokentray");
