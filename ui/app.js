@@ -497,6 +497,8 @@ async function openWizard() {
   $("#wizard-form").reset();
   $("#wizard-error").hidden = true;
   $("#endpoints").textContent = "Pick a provider, or enter your identity provider's address.";
+  $("#registration").hidden = true;
+  $("#client-id").placeholder = "from the OAuth app you registered";
   source = null;
   const presets = await act(() => invoke("presets"));
   const box = $("#presets");
@@ -523,10 +525,17 @@ async function pick(src, button) {
     status.textContent = `Sign-in: ${ep.authorize_url || "none (device code only)"} · Tokens: ${ep.token_url}${ep.device_url ? " · Device codes: yes" : ""}`;
     // Each provider brings its own default scopes.
     $("#scopes").value = (ep.scopes || []).join(" ");
+    // A preset says what to register there, and what its client id looks like.
+    const reg = ep.registration;
+    $("#registration").hidden = !reg;
+    $("#registration .what").textContent = reg ? reg.register : "";
+    $("#registration .page").textContent = reg ? reg.page : "";
+    $("#client-id").placeholder = reg ? `such as ${reg.client_id_example}` : "from the OAuth app you registered";
     wizardError("");
   } catch (e) {
     source = null;
     status.textContent = "";
+    $("#registration").hidden = true;
     wizardError(said(e));
   }
 }

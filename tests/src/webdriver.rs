@@ -186,14 +186,19 @@ impl Dashboard {
         );
     }
 
-    /// Clicks the element `css` matches (waiting for it first).
+    /// Clicks the element `css` matches (waiting for it first). An engine event may redraw the
+    /// page between finding the element and clicking it: then the new one is clicked.
     pub fn click(&self, css: &str) {
-        let id = self.wait_for(css, Duration::from_secs(15));
-        self.call(
-            "POST",
-            &self.session_path(&format!("/element/{id}/click")),
-            None,
-        );
+        for _ in 0..3 {
+            let id = self.wait_for(css, Duration::from_secs(15));
+            let path = self.session_path(&format!("/element/{id}/click"));
+            match self.try_call("POST", &path, None) {
+                Err(e) if e.contains("stale element reference") => continue,
+                Err(e) => panic!("POST {path}: {e}"),
+                Ok(_) => return,
+            }
+        }
+        panic!("{css} was redrawn under every click");
     }
 
     /// Types `text` into the field `css` matches.
@@ -227,6 +232,13 @@ impl Dashboard {
     /// Saves a screenshot of the window as `name`.png in the screenshot folder.
     pub fn screenshot(&self, name: &str) -> PathBuf {
         use base64_decode::decode;
+        // The page's latest changes painted first: WebKit's screenshot is of the last frame
+        // drawn, which may predate them.
+        self.run_async(
+            "const done = arguments[0]; \
+             requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 50)));",
+            vec![],
+        );
         let v = self.call("GET", &self.session_path("/screenshot"), None);
         let png = decode(v.as_str().expect("base64 screenshot"));
         let path = self.shots.join(format!("{name}.png"));

@@ -291,3 +291,51 @@ fn tokentray_home_puts_every_folder_under_one_root() {
         stdout(&out)
     );
 }
+
+#[test]
+fn provider_add_says_what_to_register_and_checks_the_client_id_shape() {
+    let s = Sandbox::new();
+    // No client id yet: what to register at the provider, where, and what to copy.
+    let out = s.cli(&["provider", "add", "gh", "--preset", "github"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let said = stderr(&out);
+    assert!(
+        said.contains("https://github.com/settings/apps/new")
+            && said.contains("http://127.0.0.1/callback")
+            && said.contains("Enable Device Flow"),
+        "{said}"
+    );
+    // A client id of the wrong shape for the public service is refused with the same help.
+    let out = s.cli(&[
+        "provider",
+        "add",
+        "ms",
+        "--preset",
+        "microsoft",
+        "--client-id",
+        "my-app",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not a microsoft client id"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!s.config_dir().join("settings.toml").exists());
+    // The right shapes are taken.
+    for (name, preset, id) in [
+        ("gh", "github", "Iv1.0123456789abcdef"),
+        ("ms", "microsoft", "8eaef023-2b34-4da1-9baa-8bc8c9d6a490"),
+    ] {
+        let out = s.cli(&[
+            "provider",
+            "add",
+            name,
+            "--preset",
+            preset,
+            "--client-id",
+            id,
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+}

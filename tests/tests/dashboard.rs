@@ -50,8 +50,33 @@ fn the_wizard_signs_in_and_a_dead_grant_is_fixed_with_one_click() {
         "an injected inline script ran: the dashboard has no content security policy"
     );
 
-    // The wizard: discovery from the issuer, then the account.
+    // The wizard: a preset says what to register there and refuses a client id of the wrong
+    // shape for its public service...
     dash.click("#open-wizard");
+    dash.click("#presets button[data-preset='github']");
+    dash.wait_until(
+        "the GitHub registration guide",
+        "const r = document.querySelector('#registration'); \
+         return !r.hidden && r.textContent.includes('http://127.0.0.1/callback') \
+           && r.textContent.includes('https://github.com/settings/apps/new');",
+        WAIT,
+    );
+    dash.type_into("#account-name", "gh");
+    dash.type_into("#client-id", "my-app");
+    dash.screenshot("2a-preset-github");
+    dash.click("#wizard-add");
+    dash.wait_until(
+        "the client id refused",
+        "const e = document.querySelector('#wizard-error'); \
+         return !e.hidden && e.textContent.includes('is not a github client id');",
+        WAIT,
+    );
+    dash.run(
+        "for (const id of ['account-name', 'client-id']) document.getElementById(id).value = ''; \
+         return true;",
+        vec![],
+    );
+    // ...then discovery from the issuer, and the account.
     dash.type_into("#issuer", server.issuer());
     dash.click("#discover");
     dash.wait_until(

@@ -65,9 +65,10 @@ pub struct AddArgs {
     /// The revocation endpoint.
     #[arg(long)]
     revoke_url: Option<String>,
-    /// The OAuth client id.
+    /// The OAuth client id of the app you registered at the provider (with --preset and
+    /// without it, `provider add` says what to register).
     #[arg(long)]
-    client_id: String,
+    client_id: Option<String>,
     /// A scope to ask for (repeatable); presets bring their own defaults.
     #[arg(long = "scope")]
     scopes: Vec<String>,
@@ -127,6 +128,30 @@ pub fn run(paths: &Paths, cmd: ProviderCommand) -> Result<(), CliError> {
 }
 
 fn add(paths: &Paths, args: AddArgs) -> Result<(), CliError> {
+    let Some(client_id) = args.client_id else {
+        // What to register, where, and what to copy from it.
+        let guide = args
+            .preset
+            .as_deref()
+            .and_then(presets::registration)
+            .map_or_else(
+                || {
+                    " at the provider: a public (native or desktop) client with the redirect URI \
+                    http://127.0.0.1/callback (docs/providers.md)"
+                        .to_owned()
+                },
+                |r| {
+                    format!(
+                        " at {}: {} Then: --client-id {}",
+                        r.page, r.register, r.client_id_example
+                    )
+                },
+            );
+        return Err(CliError::with_code(
+            format!("--client-id is the id of the OAuth app you register{guide}"),
+            code::USAGE,
+        ));
+    };
     let source = if let Some(name) = args.preset {
         ProviderSource::PresetAt {
             name,
@@ -161,7 +186,7 @@ fn add(paths: &Paths, args: AddArgs) -> Result<(), CliError> {
         Op::AddProvider {
             name: args.name.clone(),
             source,
-            client_id: args.client_id,
+            client_id,
             scopes: args.scopes,
             device_url: args.device_url,
             revoke_url: args.revoke_url,

@@ -181,6 +181,101 @@ fn tenant_ok(t: &str) -> bool {
         && !t.starts_with(['.', '-'])
 }
 
+/// What to register at a preset's provider, where, and what its client id looks like: the
+/// same text as docs/providers.md, shown by the wizard and `provider add --preset`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Registration {
+    /// What to register, in a few sentences.
+    pub register: String,
+    /// The provider's page for it.
+    pub page: String,
+    /// What a client id looks like there.
+    pub client_id_example: String,
+}
+
+/// The registration guide of preset `name`.
+pub fn registration(name: &str) -> Option<Registration> {
+    let (register, page, example) = match name {
+        "github" => (
+            "Register a GitHub App with \"Expire user authorization tokens\" on (8-hour tokens \
+             that Tokentray refreshes), or an OAuth app (its tokens never expire): Callback URL \
+             http://127.0.0.1/callback (any port is accepted), and tick \"Enable Device Flow\" for \
+             device sign-ins. Copy its Client ID.",
+            "https://github.com/settings/apps/new",
+            "Iv23liABCDEF01234567",
+        ),
+        "google" => (
+            "Create an OAuth client ID of type \"Desktop app\" (no redirect URI to enter: loopback \
+             on any port is allowed). Its client secret is sent but not secret: give it with \
+             --client-secret-stdin. For device sign-ins, a second client of type \"TVs and \
+             Limited Input devices\".",
+            "https://console.cloud.google.com/apis/credentials",
+            "1234567890-abc123def456.apps.googleusercontent.com",
+        ),
+        "microsoft" => (
+            "Register an application, add the platform \"Mobile and desktop applications\" with \
+             redirect URI http://127.0.0.1/callback, and set \"Allow public client flows\" to Yes \
+             for device sign-ins. Copy its Application (client) ID.",
+            "https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/ApplicationsListBlade",
+            "00000000-0000-0000-0000-000000000000",
+        ),
+        "gitlab" => (
+            "Create an application with \"Confidential\" unticked, redirect URI \
+             http://127.0.0.1/callback, and the scopes openid read_user plus what your tools need \
+             (read_api, read_repository, write_repository). Copy its Application ID.",
+            "https://gitlab.com/-/user_settings/applications",
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ),
+        _ => return None,
+    };
+    Some(Registration {
+        register: register.to_owned(),
+        page: page.to_owned(),
+        client_id_example: example.to_owned(),
+    })
+}
+
+/// Refuses a client id that cannot be one of the preset's public service, with what to copy
+/// instead. Only where the provider's ids have a documented shape: GitHub's (`Iv1.` and 16 hex
+/// digits, or 20 letters and digits since 2024's `Iv23li…`/`Ov23li…`), Google's
+/// (`NUMBER-ID.apps.googleusercontent.com`) and Microsoft's (a GUID). An instance of one's own
+/// may register its clients otherwise, so only the public services are checked.
+pub fn check_client_id(name: &str, client_id: &str) -> Result<(), String> {
+    let id = client_id.trim();
+    let alnum = |s: &str| s.chars().all(|c| c.is_ascii_alphanumeric());
+    let hex = |s: &str| s.chars().all(|c| c.is_ascii_hexdigit());
+    let ok = match name {
+        "github" => match id.strip_prefix("Iv1.") {
+            Some(rest) => rest.len() == 16 && hex(rest),
+            None => id.len() == 20 && alnum(id),
+        },
+        "google" => id
+            .strip_suffix(".apps.googleusercontent.com")
+            .and_then(|head| head.split_once('-'))
+            .is_some_and(|(number, rest)| {
+                !number.is_empty()
+                    && number.chars().all(|c| c.is_ascii_digit())
+                    && !rest.is_empty()
+                    && alnum(rest)
+            }),
+        "microsoft" => {
+            let parts: Vec<&str> = id.split('-').collect();
+            parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12]) && parts.iter().all(|p| hex(p))
+        }
+        _ => true,
+    };
+    if ok {
+        return Ok(());
+    }
+    let guide = registration(name).map_or_else(String::new, |r| {
+        format!(
+            "; it looks like {}. Copy it from the app you registered ({}): {}",
+            r.client_id_example, r.page, r.register
+        )
+    });
+    Err(format!("{id:?} is not a {name} client id{guide}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,5 +345,42 @@ mod tests {
         assert!(at("gitlab", Some("https://x.example?a=b"), None).is_err());
         let g = at("google", None, None).unwrap();
         assert_eq!(g.authorize_params["access_type"], "offline");
+    }
+
+    #[test]
+    fn client_ids_of_the_public_services_have_their_documented_shape() {
+        for (preset, good, bad) in [
+            ("github", "Iv1.0123456789abcdef", "Iv1.0123"),
+            ("github", "Ov23liABCDEF01234567", "my-app"),
+            (
+                "google",
+                "1234-abc123.apps.googleusercontent.com",
+                "abc.apps.googleusercontent.com",
+            ),
+            (
+                "microsoft",
+                "8eaef023-2b34-4da1-9baa-8bc8c9d6a490",
+                "8eaef0232b344da19baa8bc8c9d6a490",
+            ),
+        ] {
+            assert_eq!(check_client_id(preset, good), Ok(()), "{preset} {good}");
+            let e = check_client_id(preset, bad).unwrap_err();
+            assert!(e.contains("it looks like") && e.contains("https://"), "{e}");
+        }
+        // GitLab documents no shape: anything goes.
+        assert_eq!(check_client_id("gitlab", "whatever"), Ok(()));
+        // Every preset has its guide, and the examples pass their own check.
+        for name in PRESETS {
+            let r = registration(name).unwrap();
+            assert_eq!(
+                check_client_id(name, &r.client_id_example),
+                Ok(()),
+                "{name}"
+            );
+            assert!(
+                r.register.contains("127.0.0.1") || name == "google",
+                "{name}"
+            );
+        }
     }
 }

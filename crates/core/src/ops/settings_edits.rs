@@ -57,6 +57,10 @@ pub struct Endpoints {
     pub revoke_url: Option<String>,
     /// The default scopes.
     pub scopes: Vec<String>,
+    /// For a preset: what to register at the provider, where, and what its client id looks
+    /// like.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<presets::Registration>,
 }
 
 impl From<&ProviderSettings> for Endpoints {
@@ -67,7 +71,25 @@ impl From<&ProviderSettings> for Endpoints {
             device_url: p.device_url.clone(),
             revoke_url: p.revoke_url.clone(),
             scopes: p.scopes.clone(),
+            registration: p.preset.as_deref().and_then(presets::registration),
         }
+    }
+}
+
+/// Refuses a client id that cannot be one of a preset's public service (docs/providers.md).
+fn check_client_id(source: &ProviderSource, client_id: &str) -> Result<(), OpError> {
+    let public = match source {
+        ProviderSource::Preset(name) => Some(name),
+        ProviderSource::PresetAt {
+            name,
+            instance: None,
+            ..
+        } => Some(name),
+        _ => None,
+    };
+    match public {
+        Some(name) => presets::check_client_id(name, client_id).map_err(OpError::bad_argument),
+        None => Ok(()),
     }
 }
 
@@ -157,6 +179,7 @@ pub(super) async fn add_account(
                      provider",
                 )
             })?;
+            check_client_id(&source, &client_id)?;
             let mut provider = provider_from(&source).await?;
             provider.client_id = client_id;
             if !scopes.is_empty() {
@@ -335,6 +358,7 @@ pub(super) async fn add_provider(
             "a provider named {name:?} already exists"
         )));
     }
+    check_client_id(&source, &client_id)?;
     let mut provider = provider_from(&source).await?;
     provider.client_id = client_id.trim().to_owned();
     let scopes = cleaned(&scopes);
