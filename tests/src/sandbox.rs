@@ -344,6 +344,17 @@ impl Sandbox {
         self.spawn_command(self.command(program), args, log_name)
     }
 
+    /// Starts the CLI with `args`, its stdout and stderr piped to the test (for requests that
+    /// wait, race, or get signals).
+    pub fn cli_child(&self, args: &[&str]) -> Child {
+        self.command(crate::bins::cli())
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the CLI")
+    }
+
     /// Starts the CLI under test (Linux's or, in a Wine sandbox, Windows') in the background.
     pub fn spawn_cli(&self, args: &[&str], log_name: &str) -> Running {
         self.spawn_command(self.cli_command(), args, log_name)

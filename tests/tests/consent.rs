@@ -3,7 +3,7 @@
 //! desktop the request is refused at once. The real tray app, dunst's action menu, the real
 //! OAuth server and keychain.
 
-use std::process::{Child, Output, Stdio};
+use std::process::{Child, Output};
 use std::time::{Duration, Instant};
 
 use tokentray_tests::desktop::Desktop;
@@ -15,12 +15,7 @@ use tokentray_tests::{bins, output_text as text, require_session, wait_until};
 const NOT_ALLOWED: i32 = 9;
 
 fn token_request(s: &Sandbox, account: &str) -> Child {
-    s.command(bins::cli())
-        .args(["token", account])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    s.cli_child(&["token", account])
 }
 
 /// Waits until `n` questions about `account` have been shown.
@@ -102,20 +97,14 @@ fn a_program_gets_an_asking_accounts_token_only_as_the_person_answers() {
     );
 
     // `exec` asks about the command it runs, started by the program that ran exec.
-    let request = s
-        .command(bins::cli())
-        .args([
-            "exec",
-            "work",
-            "--",
-            "sh",
-            "-c",
-            "printf %s \"$ACCESS_TOKEN\"",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let request = s.cli_child(&[
+        "exec",
+        "work",
+        "--",
+        "sh",
+        "-c",
+        "printf %s \"$ACCESS_TOKEN\"",
+    ]);
     asked(&desktop, "work", 4);
     let (_, body) = desktop.notifications_about("use work?")[3].clone();
     let shell = std::fs::canonicalize("/bin/sh").unwrap();

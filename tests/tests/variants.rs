@@ -2,7 +2,7 @@
 //! §6, RFC 8707) minted from the account's one refresh token, `--min-valid`, and `tokentray
 //! exec`. Against the real OAuth server with two resource servers, and the real keychain.
 
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -154,14 +154,7 @@ fn twenty_racing_requests_for_a_variant_spend_one_refresh_token() {
     let (s, mut engine) = signed_in_with_engine(&server);
     let before = server.refresh_count();
     let children: Vec<_> = (0..20)
-        .map(|_| {
-            s.command(bins::cli())
-                .args(["token", "work", "--resource", ONE, "--scope", "api"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
+        .map(|_| s.cli_child(&["token", "work", "--resource", ONE, "--scope", "api"]))
         .collect();
     let tokens: Vec<String> = children
         .into_iter()
@@ -296,39 +289,27 @@ fn exec_runs_one_command_with_the_token_and_passes_everything_through() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("ran"));
 
     // Signals reach the command: it is the process (exec), so a TERM is its to handle...
-    let mut child = s
-        .command(bins::cli())
-        .args([
-            "exec",
-            "work",
-            "--",
-            "sh",
-            "-c",
-            "trap 'exit 42' TERM; echo ready; while :; do sleep 0.1; done",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = s.cli_child(&[
+        "exec",
+        "work",
+        "--",
+        "sh",
+        "-c",
+        "trap 'exit 42' TERM; echo ready; while :; do sleep 0.1; done",
+    ]);
     let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
     assert_eq!(lines.next().and_then(Result::ok).as_deref(), Some("ready"));
     signal(child.id(), "TERM");
     assert_eq!(child.wait().unwrap().code(), Some(42));
     // ...and one it does not handle ends it with that signal, as the caller sees.
-    let mut child = s
-        .command(bins::cli())
-        .args([
-            "exec",
-            "work",
-            "--",
-            "sh",
-            "-c",
-            "echo ready; exec sleep 30",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = s.cli_child(&[
+        "exec",
+        "work",
+        "--",
+        "sh",
+        "-c",
+        "echo ready; exec sleep 30",
+    ]);
     let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
     assert_eq!(lines.next().and_then(Result::ok).as_deref(), Some("ready"));
     signal(child.id(), "INT");

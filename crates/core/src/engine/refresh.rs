@@ -13,7 +13,7 @@ use super::slot::{Cached, Slot};
 use super::tokens::{lasts, rfc3339, still_valid, token_set_from, tokens_need_refresh};
 use crate::accounts::{AccountRecord, AccountState, LastError};
 use crate::events::Event;
-use crate::oauth::classify::{ClassTable, Failure, FailureClass};
+use crate::oauth::classify::{ClassTable, Failure, FailureClass, TokenAnswer};
 use crate::oauth::refresh::{self, RefreshRequest};
 use crate::schedule::{self, Jitter};
 use crate::secret::Secret;
@@ -111,24 +111,16 @@ impl Engine {
             };
             return Err(self.record_failure(name, slot, Some(&current), failure));
         };
-        let client_secret = self
-            .refresh_client_secret(name, slot, &provider_name, &provider)
+        let answer = self
+            .spend(
+                name,
+                slot,
+                (&provider_name, &provider),
+                &refresh_token,
+                &[],
+                None,
+            )
             .await?;
-        let table = ClassTable::for_provider(provider.preset.as_deref(), &provider.errors);
-        *lock(&slot.tried) = Some(std::time::Instant::now());
-        let answer = refresh::refresh(
-            self.inner.http.as_ref(),
-            &RefreshRequest {
-                token_url: &provider.token_url,
-                client_id: &provider.client_id,
-                client_secret: client_secret.as_ref(),
-                refresh_token: &refresh_token,
-                scopes: &[],
-                resource: None,
-            },
-            &table,
-        )
-        .await;
         match answer {
             Ok(answer) => {
                 let fresh = token_set_from(answer, Some(&current));
@@ -171,18 +163,37 @@ impl Engine {
         }
     }
 
-    /// The provider's client secret for a refresh: a keychain failure counts as the refresh's.
-    pub(super) async fn refresh_client_secret(
+    /// Spends `refresh_token` once at the account's provider, asking for `scopes` and
+    /// `resource` (none: the grant's own), and classifies the answer. A keychain failure while
+    /// reading the client secret counts as the refresh's.
+    pub(super) async fn spend(
         &self,
         name: &str,
         slot: &Slot,
-        provider_name: &str,
-        provider: &crate::settings::ProviderSettings,
-    ) -> Result<Option<Secret>, EngineError> {
-        match self.client_secret_of(provider_name, provider).await {
-            Err(EngineError::Vault(e)) => Err(self.keychain_failed(name, slot, &e)),
-            other => other,
-        }
+        (provider_name, provider): (&str, &crate::settings::ProviderSettings),
+        refresh_token: &Secret,
+        scopes: &[String],
+        resource: Option<&str>,
+    ) -> Result<Result<TokenAnswer, Failure>, EngineError> {
+        let client_secret = match self.client_secret_of(provider_name, provider).await {
+            Err(EngineError::Vault(e)) => return Err(self.keychain_failed(name, slot, &e)),
+            other => other?,
+        };
+        let table = ClassTable::for_provider(provider.preset.as_deref(), &provider.errors);
+        *lock(&slot.tried) = Some(std::time::Instant::now());
+        Ok(refresh::refresh(
+            self.inner.http.as_ref(),
+            &RefreshRequest {
+                token_url: &provider.token_url,
+                client_id: &provider.client_id,
+                client_secret: client_secret.as_ref(),
+                refresh_token,
+                scopes,
+                resource,
+            },
+            &table,
+        )
+        .await)
     }
 
     /// Stores tokens a refresh answered, spending `spent`. They go to the keychain before

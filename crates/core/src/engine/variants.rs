@@ -14,8 +14,7 @@ use super::refresh::{describe, no_refresh_token_advice, Mode};
 use super::slot::Slot;
 use super::tokens::{lasts, rfc3339, token_set_from, tokens_need_refresh, Credential};
 use crate::events::Event;
-use crate::oauth::classify::{ClassTable, Failure, FailureClass};
-use crate::oauth::refresh::{self, RefreshRequest};
+use crate::oauth::classify::{Failure, FailureClass};
 use crate::variant::{VariantKey, VariantStatus};
 use crate::vault::TokenSet;
 
@@ -143,24 +142,16 @@ impl Engine {
             }
             .into());
         };
-        let client_secret = self
-            .refresh_client_secret(name, slot, &provider_name, &provider)
+        let answer = self
+            .spend(
+                name,
+                slot,
+                (&provider_name, &provider),
+                &refresh_token,
+                &key.scopes,
+                key.resource.as_deref(),
+            )
             .await?;
-        let table = ClassTable::for_provider(provider.preset.as_deref(), &provider.errors);
-        *crate::sync::lock(&slot.tried) = Some(std::time::Instant::now());
-        let answer = refresh::refresh(
-            self.inner.http.as_ref(),
-            &RefreshRequest {
-                token_url: &provider.token_url,
-                client_id: &provider.client_id,
-                client_secret: client_secret.as_ref(),
-                refresh_token: &refresh_token,
-                scopes: &key.scopes,
-                resource: key.resource.as_deref(),
-            },
-            &table,
-        )
-        .await;
         match answer {
             Ok(answer) => {
                 let fresh = token_set_from(answer, Some(&current));

@@ -9,7 +9,7 @@ use crate::caller::CallerPolicy;
 use crate::oauth::classify::FailureClass;
 use crate::oauth::{discovery, presets};
 use crate::secret::Secret;
-use crate::settings::{parse_duration, AccountSettings, JobSettings, ProviderSettings};
+use crate::settings::{parse_duration, AccountSettings, JobSettings, ProviderSettings, Settings};
 use crate::EngineError;
 
 /// Where a provider's endpoints come from.
@@ -258,13 +258,7 @@ pub(super) async fn set_account(
 ) -> Result<(), OpError> {
     let text = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     cx.engine.edit_settings(|s| {
-        let a = s
-            .accounts
-            .iter_mut()
-            .find(|a| a.name == account)
-            .ok_or_else(|| {
-                format!("no account named {account:?}; `tokentray status` lists them")
-            })?;
+        let a = account_in(s, &account)?;
         if let Some(hosts) = &options.git_hosts {
             a.git_hosts = cleaned(hosts);
         }
@@ -288,6 +282,14 @@ pub(super) async fn set_account(
     Ok(())
 }
 
+/// The account named `account` in `s`, to change.
+fn account_in<'s>(s: &'s mut Settings, account: &str) -> Result<&'s mut AccountSettings, String> {
+    s.accounts
+        .iter_mut()
+        .find(|a| a.name == account)
+        .ok_or_else(|| format!("no account named {account:?}; `tokentray status` lists them"))
+}
+
 pub(super) async fn set_callers(
     cx: &Cx<'_>,
     account: String,
@@ -303,13 +305,7 @@ pub(super) async fn set_callers(
     }
     let mut list = vec![];
     cx.engine.edit_settings(|s| {
-        let a = s
-            .accounts
-            .iter_mut()
-            .find(|a| a.name == account)
-            .ok_or_else(|| {
-                format!("no account named {account:?}; `tokentray status` lists them")
-            })?;
+        let a = account_in(s, &account)?;
         a.allowed_callers.retain(|p| !revoke.contains(p));
         for program in &allow {
             if !a.allowed_callers.contains(program) {
