@@ -27,6 +27,21 @@ pub struct HostDesk {
 
 type Asking = Arc<Mutex<HashMap<(String, String), tokio::sync::broadcast::Sender<Consent>>>>;
 
+/// A question on the list of those being asked, taken off when dropped.
+struct Pending {
+    asking: Asking,
+    key: (String, String),
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.asking
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key);
+    }
+}
+
 impl HostDesk {
     /// A desk that reports `kind` to `ping` and sends GUI signals on `signals`. Only the `app`
     /// kind asks the person about callers; the others have nobody to ask.
@@ -114,11 +129,13 @@ impl Desk for HostDesk {
                     .and_then(Result::ok)
                     .unwrap_or(Consent::NoAnswer);
             };
+            // The question leaves the list however this ends, so a request abandoned midway
+            // cannot keep later ones waiting on an answer nobody will send.
+            let pending = Pending { asking, key };
             let consent = crate::notifier::ask_caller(&account, &caller, patience).await;
-            asking
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&key);
+            // Off the list before the answer goes out: a request arriving now asks anew
+            // rather than waiting for an answer already sent.
+            drop(pending);
             let _ = tx.send(consent.clone());
             consent
         })
