@@ -37,7 +37,7 @@ pub fn exit_code_for(engine_code: &str) -> i32 {
         "keychain" => code::KEYCHAIN,
         "no_such_account" => code::NO_SUCH_ACCOUNT,
         "refused" => code::REFUSED,
-        "not_allowed" => code::NOT_ALLOWED,
+        tokentray_core::ops::NOT_ALLOWED => code::NOT_ALLOWED,
         tokentray_core::ops::code::BAD_ARGUMENT => code::USAGE,
         _ => code::FAILURE,
     }
