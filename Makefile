@@ -17,7 +17,7 @@ PACKAGE_PKGS := dpkg-dev zip rpm
 # The real services the tests run against: Secret Service, D-Bus, X, notifications, plus tools
 # the tests drive them with.
 TEST_PKGS := $(RUN_PKGS) gnome-keyring libsecret-tools openssl libfaketime procps mount dbus dbus-x11 xvfb dunst libnotify-bin \
-             xdotool x11-utils imagemagick xclip git gdb \
+             xdotool x11-utils x11-xserver-utils trayer imagemagick xclip git gdb \
              webkit2gtk-driver \
              $(PACKAGE_PKGS) debootstrap unzip python3-gi desktop-file-utils
 # Node runs the test OAuth server; any Node >= 20 on PATH will do.
@@ -217,12 +217,12 @@ fuzz: deps
 	  ../../$(CARGO_FUZZ) run --fuzz-dir . --sanitizer none --release $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
 
-## screenshots: the tray menu and the dashboard under Xvfb, for the README (docs/images/)
+## screenshots: the README's walkthrough pictures, taken by its test (docs/images/walkthrough/)
 screenshots: test-deps build-tests
-	@$(call apt_install,trayer x11-xserver-utils)
-	tests/session.sh tests/screenshot-tray.sh docs/images/tray-menu.png
-	tests/session.sh $(CARGO) test --locked -p tokentray-tests --test dashboard
-	cp target/screenshots/dashboard/4-needs-re-login.png docs/images/dashboard.png
+	rm -rf target/screenshots/walkthrough
+	tests/session.sh $(CARGO) test --locked -p tokentray-tests --test walkthrough
+	rm -rf docs/images/walkthrough && mkdir -p docs/images/walkthrough
+	cp target/screenshots/walkthrough/*.png docs/images/walkthrough/
 
 clean:
 	$(CARGO) clean

@@ -84,6 +84,23 @@ function until(iso) {
   return past ? `expired ${text} ago` : `in ${text}`;
 }
 
+// Days away, or hours and minutes on the last two days.
+function daysUntil(iso) {
+  const s = (new Date(iso) - Date.now()) / 1000;
+  return s > 2 * 86400 ? `in ${Math.floor(s / 86400)} days` : until(iso);
+}
+
+// Some providers end a sign-in on a date (GitHub's refresh tokens live six months): the card
+// says when, so that the re-login it will need is no surprise; the last week stands out.
+function signInEnds(node, iso) {
+  const box = $(".sign-in-ends", node);
+  if (!iso) return;
+  const dd = $("dd", box);
+  dd.textContent = `${when(iso)} (${daysUntil(iso)})`;
+  dd.classList.toggle("soon", new Date(iso) - Date.now() < 7 * 86400 * 1000);
+  box.hidden = false;
+}
+
 function every(seconds) {
   if (seconds % 3600 === 0) return `${seconds / 3600}h`;
   if (seconds % 60 === 0) return `${seconds / 60}m`;
@@ -178,6 +195,8 @@ function card(a) {
   const expires = $(".expires", node);
   const next = $(".next-refresh", node);
   $(".last-refresh", node).textContent = when(a.last_refresh);
+  // Never signed in: no token, no refresh, nothing to time.
+  $(".times", node).hidden = a.status === "signed_out";
   if (a.status === "error") {
     // A dead account does not count down to anything: when it failed and what fixes it.
     expires.previousElementSibling.textContent = "Failed";
@@ -191,6 +210,7 @@ function card(a) {
     expires.textContent = until(a.expires_at);
     if (a.expires_at) expires.title = when(a.expires_at);
     next.textContent = a.status === "enabled" || a.status === "stale" ? when(a.next_refresh) : "—";
+    signInEnds(node, a.sign_in_expires_at);
   }
   renderVariants(node, a);
 
@@ -198,6 +218,12 @@ function card(a) {
   const needsSignIn = a.status === "error" || a.status === "signed_out";
   signIn.textContent = a.status === "signed_out" ? "Sign in" : "Re-login";
   signIn.hidden = !needsSignIn;
+  if (signing) {
+    // A sign-in is waiting in the browser: the button starts it over (a closed tab, a lost
+    // code), it is not the next step any more.
+    signIn.textContent = "Restart sign-in";
+    signIn.classList.remove("primary");
+  }
   signIn.addEventListener("click", () => startSignIn(a.name, false));
 
   const pause = $('[data-action="pause"]', node);
@@ -498,6 +524,7 @@ async function openWizard() {
   $("#wizard-error").hidden = true;
   $("#endpoints").textContent = "Pick a provider, or enter your identity provider's address.";
   $("#registration").hidden = true;
+  showPlace(null);
   $("#client-id").placeholder = "from the OAuth app you registered";
   source = null;
   const presets = await act(() => invoke("presets"));
@@ -515,8 +542,35 @@ async function openWizard() {
   dialog.showModal();
 }
 
-async function pick(src, button) {
+// Where a preset's provider may live instead of its public service: an instance of one's own,
+// or an Entra tenant. Google has neither.
+const PLACES = {
+  github: { key: "instance", label: "GitHub Enterprise Server? Its address (leave empty for github.com)", example: "https://github.example.com" },
+  gitlab: { key: "instance", label: "Your own GitLab? Its address (leave empty for gitlab.com)", example: "https://gitlab.example.com" },
+  microsoft: { key: "tenant", label: "Your organization's tenant (leave empty for any work, school or personal account)", example: "contoso.onmicrosoft.com" },
+};
+
+function showPlace(preset) {
+  const place = PLACES[preset];
+  const box = $("#place");
+  box.hidden = !place;
+  box.dataset.preset = preset || "";
+  $("#place-value").value = "";
+  if (!place) return;
+  $(".place-label", box).textContent = place.label;
+  $("#place-value").placeholder = place.example;
+}
+
+function usePlace() {
+  const name = $("#place").dataset.preset;
+  const value = $("#place-value").value.trim();
+  const button = $(`#presets button[data-preset="${name}"]`);
+  pick(value ? { kind: "preset_at", value: { name, [PLACES[name].key]: value } } : { kind: "preset", value: name }, button, true);
+}
+
+async function pick(src, button, keepPlace = false) {
   for (const b of document.querySelectorAll("#presets button")) b.setAttribute("aria-pressed", String(b === button));
+  if (!keepPlace) showPlace(src.kind === "preset" ? src.value : null);
   const status = $("#endpoints");
   status.textContent = src.kind === "issuer" ? `Looking up ${src.value}…` : "";
   try {
@@ -626,8 +680,10 @@ document.addEventListener("DOMContentLoaded", () => {
     if (e.submitter && e.submitter.value === "cancel") return;
     e.preventDefault();
     if (document.activeElement === $("#issuer")) $("#discover").click();
+    else if (document.activeElement === $("#place-value")) usePlace();
     else addFromWizard(false);
   });
+  $("#use-place").addEventListener("click", usePlace);
   $("#wizard-add").addEventListener("click", () => addFromWizard(false));
   $("#wizard-add-device").addEventListener("click", () => addFromWizard(true));
   $("#autostart").addEventListener("change", (e) => act(() => invoke("set_autostart", { on: e.target.checked })));

@@ -18,6 +18,12 @@ pub struct Desktop {
 impl Desktop {
     /// Starts the bus, the keyring and dunst, and waits until both services own their names.
     pub fn start() -> Desktop {
+        Self::start_on(None)
+    }
+
+    /// As [`Desktop::start`], with dunst's notifications shown on `display` (a test's own
+    /// screen) instead of the session's.
+    pub fn start_on(display: Option<&str>) -> Desktop {
         let dir = tempfile::Builder::new()
             .prefix("tt-desktop-")
             .tempdir()
@@ -81,10 +87,19 @@ impl Desktop {
         let config = dir.path().join("dunstrc");
         std::fs::write(
             &config,
-            format!("[global]\n    dmenu = {}\n", picker.display()),
+            // At the bottom right, as many desktops show them: clear of the tray and its menu
+            // at the top, which the walkthrough's pictures show.
+            format!(
+                "[global]\n    dmenu = {}\n    origin = bottom-right\n    offset = 10x10\n",
+                picker.display()
+            ),
         )
         .expect("dunst config");
-        let dunst = Self::on_bus(dir.path(), &address, "dunst")
+        let mut dunst = Self::on_bus(dir.path(), &address, "dunst");
+        if let Some(display) = display {
+            dunst.env("DISPLAY", display);
+        }
+        let dunst = dunst
             .arg("-config")
             .arg(&config)
             .arg("-print")

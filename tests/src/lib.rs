@@ -13,6 +13,7 @@ pub mod mount;
 pub mod oidc;
 pub mod procstat;
 pub mod sandbox;
+pub mod screen;
 pub mod webdriver;
 pub mod wine;
 

@@ -179,10 +179,20 @@ impl Dashboard {
 
     /// Resizes the window (WebDriver's Set Window Rect), as a person dragging its edge.
     pub fn set_window_size(&self, width: u32, height: u32) {
+        self.set_window_rect(None, width, height);
+    }
+
+    /// Moves the window to `at` (x, y; where it is when none) and resizes it.
+    pub fn set_window_rect(&self, at: Option<(u32, u32)>, width: u32, height: u32) {
+        let mut rect = json!({ "width": width, "height": height });
+        if let Some((x, y)) = at {
+            rect["x"] = json!(x);
+            rect["y"] = json!(y);
+        }
         self.call(
             "POST",
             &self.session_path("/window/rect"),
-            Some(json!({ "width": width, "height": height })),
+            Some(rect),
         );
     }
 

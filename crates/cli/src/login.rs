@@ -56,7 +56,7 @@ pub fn login(paths: &Paths, args: LoginArgs) -> Result<(), CliError> {
     // Longer than the flow's own deadline, so the engine's answer always comes first.
     let wait = Duration::from_secs(prompt.expires_in_s).max(LOGIN_WAIT) + LOGIN_WAIT;
     let outcome: answer::LoginWait = link.call(Op::LoginWait { account }, wait)?;
-    match outcome.subject {
+    match outcome.shown() {
         Some(who) => println!("Signed in to {} as {who}.", outcome.account),
         None => println!("Signed in to {}.", outcome.account),
     }

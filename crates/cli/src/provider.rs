@@ -133,7 +133,7 @@ fn add(paths: &Paths, args: AddArgs) -> Result<(), CliError> {
         let guide = args
             .preset
             .as_deref()
-            .and_then(presets::registration)
+            .and_then(|p| presets::registration(p, args.issuer.as_deref()))
             .map_or_else(
                 || {
                     " at the provider: a public (native or desktop) client with the redirect URI \

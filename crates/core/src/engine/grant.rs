@@ -91,7 +91,8 @@ impl Engine {
         let subject = tokens
             .id_token
             .as_ref()
-            .and_then(|t| crate::oauth::flows::id_token_subject(t.expose()));
+            .and_then(|t| crate::oauth::flows::id_token_identity(t.expose()))
+            .map(|who| who.subject);
         self.sign_in_as(name, tokens, subject).await
     }
 

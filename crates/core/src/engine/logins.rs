@@ -58,8 +58,18 @@ impl std::fmt::Debug for LoginPrompt {
 pub struct LoginOutcome {
     /// The account.
     pub account: String,
-    /// Who it is signed in as, when the provider says.
+    /// Who it is signed in as (the provider's stable subject), when the provider says.
     pub subject: Option<String>,
+    /// The user's name there (a login or an email), when the provider says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+impl LoginOutcome {
+    /// What to call who signed in: the user's name, else the subject.
+    pub fn shown(&self) -> Option<&str> {
+        self.user.as_deref().or(self.subject.as_deref())
+    }
 }
 
 /// A flow's end, once it ended.

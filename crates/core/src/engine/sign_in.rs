@@ -101,8 +101,8 @@ impl Engine {
                 .finish_login(&account, flow, &provider, secret.as_ref())
                 .await;
             let message = match &result {
-                Ok(o) => match &o.subject {
-                    Some(s) => format!("{account} is signed in as {s}"),
+                Ok(o) => match o.shown() {
+                    Some(who) => format!("{account} is signed in as {who}"),
                     None => format!("{account} is signed in"),
                 },
                 Err(e) => e.to_string(),
@@ -193,19 +193,20 @@ impl Engine {
             message: e.to_string(),
         })?;
         let tokens = token_set_from(answer, None);
-        let subject = match tokens
+        let identity = match tokens
             .id_token
             .as_ref()
-            .and_then(|t| flows::id_token_subject(t.expose()))
+            .and_then(|t| flows::id_token_identity(t.expose()))
         {
-            Some(s) => Some(s),
+            Some(who) => Some(who),
             None => match &provider.userinfo_url {
                 Some(url) => {
-                    flows::userinfo_subject(http.as_ref(), url, &tokens.access_token).await
+                    flows::userinfo_identity(http.as_ref(), url, &tokens.access_token).await
                 }
                 None => None,
             },
         };
+        let subject = identity.as_ref().map(|who| who.subject.clone());
         let had = self.record(name).subject;
         if let (Some(expected), Some(got)) = (&had, &subject) {
             if expected != got {
@@ -238,6 +239,7 @@ impl Engine {
         Ok(LoginOutcome {
             account: name.to_owned(),
             subject,
+            user: identity.and_then(|who| who.name),
         })
     }
 

@@ -493,22 +493,61 @@ impl DeviceLogin {
     }
 }
 
-/// The subject (`sub`) of an ID token. The token came straight from the token endpoint over the
+/// Who signed in: the provider's stable subject, compared across sign-ins, and the name a
+/// person knows the account by, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// OpenID's `sub`, or GitHub's and GitLab's numeric `id` (stable, unlike a login name
+    /// that can be renamed).
+    pub subject: String,
+    /// `login` (GitHub), `preferred_username`, `username` (GitLab), `email` or `name`,
+    /// whichever the provider gives first.
+    pub name: Option<String>,
+}
+
+impl Identity {
+    /// The subject and name from a JSON object of claims or a user endpoint's answer.
+    fn from_claims(v: &serde_json::Value) -> Option<Identity> {
+        let subject = match (v.get("sub"), v.get("id")) {
+            (Some(serde_json::Value::String(s)), _) => s.clone(),
+            (_, Some(serde_json::Value::Number(n))) => n.to_string(),
+            (_, Some(serde_json::Value::String(s))) => s.clone(),
+            _ => return None,
+        };
+        let name = ["login", "preferred_username", "username", "email", "name"]
+            .iter()
+            .find_map(|k| v.get(*k)?.as_str().filter(|s| !s.trim().is_empty()))
+            .map(str::to_owned);
+        Some(Identity { subject, name })
+    }
+
+    /// What to call the account's user: its name, else its subject.
+    pub fn shown(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.subject)
+    }
+}
+
+/// Who an ID token names. The token came straight from the token endpoint over the
 /// connection we opened, so its claims are read without checking the signature (OpenID Connect
 /// Core §3.1.3.7 allows that for the code flow).
-pub fn id_token_subject(id_token: &str) -> Option<String> {
+pub fn id_token_identity(id_token: &str) -> Option<Identity> {
     use base64::Engine as _;
     let payload = id_token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .ok()?;
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    claims.get("sub")?.as_str().map(str::to_owned)
+    // An ID token always has `sub`; `id` is a user endpoint's.
+    claims.get("sub")?.as_str()?;
+    Identity::from_claims(&claims)
 }
 
-/// The subject from a userinfo or user endpoint: OpenID's `sub`, else GitHub's and GitLab's
-/// numeric `id` (stable, unlike a login name that can be renamed).
-pub async fn userinfo_subject(http: &dyn Http, url: &str, access_token: &Secret) -> Option<String> {
+/// Who a userinfo or user endpoint says the token belongs to.
+pub async fn userinfo_identity(
+    http: &dyn Http,
+    url: &str,
+    access_token: &Secret,
+) -> Option<Identity> {
     let answer = http
         .send(HttpRequest {
             method: "GET".into(),
@@ -528,12 +567,7 @@ pub async fn userinfo_subject(http: &dyn Http, url: &str, access_token: &Secret)
         return None;
     }
     let v: serde_json::Value = serde_json::from_slice(&answer.body).ok()?;
-    match (v.get("sub"), v.get("id")) {
-        (Some(serde_json::Value::String(s)), _) => Some(s.clone()),
-        (_, Some(serde_json::Value::Number(n))) => Some(n.to_string()),
-        (_, Some(serde_json::Value::String(s))) => Some(s.clone()),
-        _ => None,
-    }
+    Identity::from_claims(&v)
 }
 
 /// One request that reached the loopback listener, and the way to answer it.
@@ -799,14 +833,27 @@ mod tests {
     }
 
     #[test]
-    fn id_token_subjects_are_read_and_garbage_is_none() {
+    fn identities_are_read_with_their_names_and_garbage_is_none() {
         use base64::Engine as _;
-        let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"sub":"alice"}"#);
-        assert_eq!(
-            id_token_subject(&format!("h.{claims}.s")).as_deref(),
-            Some("alice")
-        );
-        assert_eq!(id_token_subject("not a jwt"), None);
-        assert_eq!(id_token_subject("a.!!!.c"), None);
+        let token = |claims: &str| {
+            format!(
+                "h.{}.s",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims)
+            )
+        };
+        let alice = id_token_identity(&token(r#"{"sub":"alice"}"#)).unwrap();
+        assert_eq!((alice.subject.as_str(), alice.shown()), ("alice", "alice"));
+        let named = id_token_identity(&token(
+            r#"{"sub":"00u1","preferred_username":"ann@example.com"}"#,
+        ))
+        .unwrap();
+        assert_eq!((named.subject.as_str(), named.shown()), ("00u1", "ann@example.com"));
+        // A GitHub user: the stable numeric id, shown by its login.
+        let octo = Identity::from_claims(&serde_json::json!({"login": "octo", "id": 583231}))
+            .unwrap();
+        assert_eq!((octo.subject.as_str(), octo.shown()), ("583231", "octo"));
+        assert_eq!(id_token_identity(&token(r#"{"id":1}"#)), None);
+        assert_eq!(id_token_identity("not a jwt"), None);
+        assert_eq!(id_token_identity("a.!!!.c"), None);
     }
 }

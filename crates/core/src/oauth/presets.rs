@@ -193,8 +193,9 @@ pub struct Registration {
     pub client_id_example: String,
 }
 
-/// The registration guide of preset `name`.
-pub fn registration(name: &str) -> Option<Registration> {
+/// The registration guide of preset `name`, at its public service or at `instance` (GitHub
+/// Enterprise Server and self-managed GitLab register apps on the instance's own pages).
+pub fn registration(name: &str, instance: Option<&str>) -> Option<Registration> {
     let (register, page, example) = match name {
         "github" => (
             "Register a GitHub App with \"Expire user authorization tokens\" on (8-hour tokens \
@@ -228,9 +229,15 @@ pub fn registration(name: &str) -> Option<Registration> {
         ),
         _ => return None,
     };
+    let page = match (name, instance.map(instance_base)) {
+        ("github" | "gitlab", Some(Ok(base))) => page
+            .replace("https://github.com", &base)
+            .replace("https://gitlab.com", &base),
+        _ => page.to_owned(),
+    };
     Some(Registration {
         register: register.to_owned(),
-        page: page.to_owned(),
+        page,
         client_id_example: example.to_owned(),
     })
 }
@@ -267,7 +274,7 @@ pub fn check_client_id(name: &str, client_id: &str) -> Result<(), String> {
     if ok {
         return Ok(());
     }
-    let guide = registration(name).map_or_else(String::new, |r| {
+    let guide = registration(name, None).map_or_else(String::new, |r| {
         format!(
             "; it looks like {}. Copy it from the app you registered ({}): {}",
             r.client_id_example, r.page, r.register
@@ -371,7 +378,7 @@ mod tests {
         assert_eq!(check_client_id("gitlab", "whatever"), Ok(()));
         // Every preset has its guide, and the examples pass their own check.
         for name in PRESETS {
-            let r = registration(name).unwrap();
+            let r = registration(name, None).unwrap();
             assert_eq!(
                 check_client_id(name, &r.client_id_example),
                 Ok(()),
@@ -382,5 +389,16 @@ mod tests {
                 "{name}"
             );
         }
+        // An instance of one's own registers its apps on its own pages.
+        let at = |name, url| registration(name, Some(url)).unwrap().page;
+        assert_eq!(
+            at("github", "https://ghe.example.com/"),
+            "https://ghe.example.com/settings/apps/new"
+        );
+        assert_eq!(
+            at("gitlab", "https://git.example.com/gitlab"),
+            "https://git.example.com/gitlab/-/user_settings/applications"
+        );
+        assert!(at("microsoft", "https://login.microsoftonline.us").starts_with("https://entra."));
     }
 }

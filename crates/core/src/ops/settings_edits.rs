@@ -71,7 +71,10 @@ impl From<&ProviderSettings> for Endpoints {
             device_url: p.device_url.clone(),
             revoke_url: p.revoke_url.clone(),
             scopes: p.scopes.clone(),
-            registration: p.preset.as_deref().and_then(presets::registration),
+            registration: p
+                .preset
+                .as_deref()
+                .and_then(|name| presets::registration(name, None)),
         }
     }
 }
@@ -387,7 +390,16 @@ pub(super) async fn presets(_: &Cx<'_>) -> Result<Vec<String>, OpError> {
 }
 
 pub(super) async fn discover(_: &Cx<'_>, source: ProviderSource) -> Result<Endpoints, OpError> {
-    provider_from(&source).await.map(|p| Endpoints::from(&p))
+    let mut endpoints = Endpoints::from(&provider_from(&source).await?);
+    if let ProviderSource::PresetAt {
+        name,
+        instance: Some(instance),
+        ..
+    } = &source
+    {
+        endpoints.registration = presets::registration(name, Some(instance));
+    }
+    Ok(endpoints)
 }
 
 /// The job's own shape: what no settings file may hold, said as a usage error.
