@@ -33,7 +33,15 @@ impl Screen {
     pub fn start() -> Screen {
         // `-displayfd 1`: Xvfb picks a free display and prints its number once it is ready.
         let mut xvfb = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-noreset", "-nolisten", "tcp", "-screen", "0"])
+            .args([
+                "-displayfd",
+                "1",
+                "-noreset",
+                "-nolisten",
+                "tcp",
+                "-screen",
+                "0",
+            ])
             .arg(format!("{WIDTH}x{HEIGHT}x24"))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -58,7 +66,14 @@ impl Screen {
             "xsetroot failed: {painted:?}"
         );
         let tray = on_screen("trayer")
-            .args(["--edge", "top", "--align", "right", "--widthtype", "request"])
+            .args([
+                "--edge",
+                "top",
+                "--align",
+                "right",
+                "--widthtype",
+                "request",
+            ])
             .args(["--height", &TRAY_HEIGHT.to_string(), "--tint", "0x2e3440"])
             .args(["--transparent", "true", "--alpha", "0"])
             .stdout(Stdio::null())
@@ -83,9 +98,7 @@ impl Screen {
 
     /// Waits until the tray icon of the process `pid` sits in the tray.
     pub fn wait_for_tray_icon(&self, pid: u32) {
-        crate::wait_until("the tray icon in the tray", WAIT, || {
-            self.icon_docked(pid)
-        });
+        crate::wait_until("the tray icon in the tray", WAIT, || self.icon_docked(pid));
     }
 
     /// Clicks the tray icon, saves a picture of the icon and its open menu as `out`, and closes
@@ -163,7 +176,14 @@ impl Screen {
     fn icon_docked(&self, pid: u32) -> bool {
         // The icon is an XEmbed window of the app's, mapped inside trayer's panel once docked.
         let pid = pid.to_string();
-        let icons = ["--all", "--onlyvisible", "--pid", &pid, "--class", "tray-icon"];
+        let icons = [
+            "--all",
+            "--onlyvisible",
+            "--pid",
+            &pid,
+            "--class",
+            "tray-icon",
+        ];
         self.windows(&icons)
             .iter()
             .filter_map(|w| self.geometry(w))

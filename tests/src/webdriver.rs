@@ -189,11 +189,7 @@ impl Dashboard {
             rect["x"] = json!(x);
             rect["y"] = json!(y);
         }
-        self.call(
-            "POST",
-            &self.session_path("/window/rect"),
-            Some(rect),
-        );
+        self.call("POST", &self.session_path("/window/rect"), Some(rect));
     }
 
     /// Clicks the element `css` matches (waiting for it first). An engine event may redraw the

@@ -167,9 +167,7 @@ fn a_new_user_goes_from_an_empty_dashboard_to_a_token_and_back_from_a_dead_grant
     user.go();
     dash.wait_until("the account signed in", &card_is("enabled"), WAIT);
     // The provider said when the sign-in ends; the card says it.
-    let ends = dash.text(&format!(
-        ".card[data-account='{ACCOUNT}'] .sign-in-ends dd"
-    ));
+    let ends = dash.text(&format!(".card[data-account='{ACCOUNT}'] .sign-in-ends dd"));
     assert!(ends.contains("(in "), "sign-in end on the card: {ends:?}");
     pictures(&dash, "4-signed-in");
     tray_picture(&screen, app.pid(), &shots, "4-signed-in");

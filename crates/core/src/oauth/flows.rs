@@ -847,10 +847,13 @@ mod tests {
             r#"{"sub":"00u1","preferred_username":"ann@example.com"}"#,
         ))
         .unwrap();
-        assert_eq!((named.subject.as_str(), named.shown()), ("00u1", "ann@example.com"));
+        assert_eq!(
+            (named.subject.as_str(), named.shown()),
+            ("00u1", "ann@example.com")
+        );
         // A GitHub user: the stable numeric id, shown by its login.
-        let octo = Identity::from_claims(&serde_json::json!({"login": "octo", "id": 583231}))
-            .unwrap();
+        let octo =
+            Identity::from_claims(&serde_json::json!({"login": "octo", "id": 583231})).unwrap();
         assert_eq!((octo.subject.as_str(), octo.shown()), ("583231", "octo"));
         assert_eq!(id_token_identity(&token(r#"{"id":1}"#)), None);
         assert_eq!(id_token_identity("not a jwt"), None);
