@@ -5,7 +5,7 @@ use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, IsMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Wry};
-use tokentray_core::accounts::{AccountState, Health};
+use tokentray_core::accounts::{AccountState, Health, LastError};
 use tokentray_core::oauth::classify::FailureClass;
 use tokentray_core::ops::Desk;
 use tokentray_core::status::Status;
@@ -42,8 +42,12 @@ enum Entry {
         label: &'static str,
         enabled: bool,
     },
-    /// "Re-login NAME…" for an account whose sign-in died.
-    Relogin(String),
+    /// "Re-login NAME…" for an account whose sign-in died (`again`), "Sign in NAME…" for one
+    /// never signed in.
+    SignIn {
+        account: String,
+        again: bool,
+    },
     /// A check item.
     Check {
         id: &'static str,
@@ -79,17 +83,23 @@ fn model(status: Result<&Status, &str>, autostart: bool) -> Model {
             for a in &status.accounts {
                 entries.push(Entry::Info(format!("{} — {}", a.name, a.status.label())));
             }
-            // Re-login helps a dead grant, not a misconfigured provider.
+            // Re-login helps a dead grant, not a misconfigured provider; an account never
+            // signed in is one click from it too.
             let relogin: Vec<Entry> = status
                 .accounts
                 .iter()
-                .filter(|a| a.status == AccountState::Error)
-                .filter(|a| {
-                    a.last_error
-                        .as_ref()
-                        .is_none_or(|e| e.class != FailureClass::Config)
+                .filter_map(|a| {
+                    let dead = |e: &LastError| e.class != FailureClass::Config;
+                    let again = match a.status {
+                        AccountState::Error if a.last_error.as_ref().is_none_or(dead) => true,
+                        AccountState::SignedOut => false,
+                        _ => return None,
+                    };
+                    Some(Entry::SignIn {
+                        account: a.name.clone(),
+                        again,
+                    })
                 })
-                .map(|a| Entry::Relogin(a.name.clone()))
                 .collect();
             if !relogin.is_empty() {
                 entries.push(Entry::Separator);
@@ -161,6 +171,14 @@ fn summary(status: &Status) -> String {
     parts.join(", ")
 }
 
+fn sign_in_label(account: &str, again: bool) -> String {
+    if again {
+        format!("Re-login {account}…")
+    } else {
+        format!("Sign in {account}…")
+    }
+}
+
 fn icon(health: Health) -> tauri::Result<Image<'static>> {
     let bytes: &'static [u8] = match health {
         Health::Ok => include_bytes!("../../icons/tray-ok.png"),
@@ -185,10 +203,10 @@ fn render(app: &AppHandle, model: &Model) -> tauri::Result<Menu<Wry>> {
             Entry::Action { id, label, enabled } => {
                 Box::new(MenuItem::with_id(app, *id, *label, *enabled, None::<&str>)?)
             }
-            Entry::Relogin(account) => Box::new(MenuItem::with_id(
+            Entry::SignIn { account, again } => Box::new(MenuItem::with_id(
                 app,
                 format!("{}{account}", id::RELOGIN_PREFIX),
-                format!("Re-login {account}…"),
+                sign_in_label(account, *again),
                 true,
                 None::<&str>,
             )?),
@@ -345,7 +363,7 @@ mod tests {
                     format!("[{}] {label}", if *checked { "x" } else { " " })
                 }
                 Entry::Separator => "---".into(),
-                Entry::Relogin(a) => format!("Re-login {a}…"),
+                Entry::SignIn { account, again } => sign_in_label(account, *again),
             })
             .collect()
     }
@@ -415,6 +433,12 @@ mod tests {
             false,
         ));
         assert!(!healthy.iter().any(|x| x.starts_with("Re-login")));
+        // Never signed in: one click from it.
+        let new = labels(&model(
+            Ok(&status(&[("dora", AccountState::SignedOut)])),
+            false,
+        ));
+        assert!(new.contains(&"Sign in dora…".to_string()), "{new:?}");
     }
 
     #[test]

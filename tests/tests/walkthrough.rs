@@ -164,6 +164,7 @@ fn a_new_user_goes_from_an_empty_dashboard_to_a_token_and_back_from_a_dead_grant
         WAIT,
     );
     pictures(&dash, "3-signing-in");
+    tray_picture(&screen, app.pid(), &shots, "3-signing-in");
     user.go();
     dash.wait_until("the account signed in", &card_is("enabled"), WAIT);
     // The provider said when the sign-in ends; the card says it.
