@@ -80,6 +80,13 @@ impl ReqwestHttp {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(TIMEOUT)
             .connect_timeout(Duration::from_secs(10))
+            // A fresh connection for every call. Calls come minutes apart (a refresh, a job)
+            // or a few seconds apart (probes during an outage), right where servers close idle
+            // keep-alive connections (Node's default is 5 s): a request sent as the server
+            // closes fails with no HTTP answer, reads as "offline", and the next probe waits
+            // the offline cadence (30 s) instead of the outage one (6 s). A handshake per call
+            // costs nothing at this rate; a retried POST could spend a refresh token twice.
+            .pool_max_idle_per_host(0)
             .user_agent(concat!("tokentray/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot set up HTTPS: {e}"))?;

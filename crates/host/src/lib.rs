@@ -21,6 +21,7 @@ pub mod sleepwatch;
 pub mod socket;
 mod told;
 pub mod transport;
+pub mod tray_model;
 
 pub use run::{Host, Kind};
 pub use signals::Signal;
