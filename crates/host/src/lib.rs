@@ -18,6 +18,8 @@ pub mod relogin;
 pub mod run;
 pub mod signals;
 pub mod sleepwatch;
+#[cfg(target_os = "linux")]
+pub mod sni;
 pub mod socket;
 mod told;
 pub mod transport;
