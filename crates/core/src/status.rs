@@ -60,6 +60,28 @@ pub struct AccountStatus {
     pub allowed_callers: Vec<String>,
 }
 
+impl AccountStatus {
+    /// Account `name` of `provider` in `status`, with nothing known of its tokens, jobs or
+    /// callers yet: what a status starts from (and what the tray's tests draw).
+    pub fn new(name: &str, provider: &str, status: AccountState) -> AccountStatus {
+        AccountStatus {
+            name: name.to_owned(),
+            provider: provider.to_owned(),
+            status,
+            expires_at: None,
+            last_refresh: None,
+            sign_in_expires_at: None,
+            obtained_at: None,
+            next_refresh: None,
+            last_error: None,
+            jobs: vec![],
+            variants: vec![],
+            callers: CallerPolicy::Allow,
+            allowed_callers: vec![],
+        }
+    }
+}
+
 /// One warm-up job in the status snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobStatus {
@@ -101,21 +123,7 @@ mod tests {
 
     #[test]
     fn account_fields_are_named_as_in_the_contract() {
-        let s = AccountStatus {
-            name: "alice".into(),
-            provider: "local".into(),
-            status: AccountState::SignedOut,
-            expires_at: None,
-            last_refresh: None,
-            sign_in_expires_at: None,
-            obtained_at: None,
-            next_refresh: None,
-            last_error: None,
-            jobs: vec![],
-            variants: vec![],
-            callers: CallerPolicy::Allow,
-            allowed_callers: vec![],
-        };
+        let s = AccountStatus::new("alice", "local", AccountState::SignedOut);
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(v["status"], "signed_out");
         for key in ["expires_at", "last_refresh", "next_refresh", "last_error"] {

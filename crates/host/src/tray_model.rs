@@ -193,21 +193,7 @@ mod tests {
         Status {
             accounts: states
                 .iter()
-                .map(|(name, state)| AccountStatus {
-                    name: (*name).into(),
-                    provider: "p".into(),
-                    status: *state,
-                    expires_at: None,
-                    last_refresh: None,
-                    sign_in_expires_at: None,
-                    obtained_at: None,
-                    next_refresh: None,
-                    last_error: None,
-                    jobs: vec![],
-                    variants: vec![],
-                    callers: Default::default(),
-                    allowed_callers: vec![],
-                })
+                .map(|(name, state)| AccountStatus::new(name, "p", *state))
                 .collect(),
             storage_error: None,
         }
