@@ -561,11 +561,16 @@ function showPlace(preset) {
   $("#place-value").placeholder = place.example;
 }
 
-function usePlace() {
+// The source the preset and the place field say.
+function placeSource() {
   const name = $("#place").dataset.preset;
   const value = $("#place-value").value.trim();
-  const button = $(`#presets button[data-preset="${name}"]`);
-  pick(value ? { kind: "preset_at", value: { name, [PLACES[name].key]: value } } : { kind: "preset", value: name }, button, true);
+  return value ? { kind: "preset_at", value: { name, [PLACES[name].key]: value } } : { kind: "preset", value: name };
+}
+
+function usePlace() {
+  const name = $("#place").dataset.preset;
+  return pick(placeSource(), $(`#presets button[data-preset="${name}"]`), true);
 }
 
 async function pick(src, button, keepPlace = false) {
@@ -601,6 +606,12 @@ function wizardError(message) {
 }
 
 async function addFromWizard(device) {
+  // An address typed under the preset but not yet "Use"d still counts: the account goes where
+  // the person said, not to the public service.
+  if (!$("#place").hidden && JSON.stringify(placeSource()) !== JSON.stringify(source)) {
+    await usePlace();
+    if (!source) return; // the address was refused, and the wizard says why
+  }
   if (!source) return wizardError("Pick a provider first, or look up your issuer.");
   const name = $("#account-name").value.trim();
   const split = (v) => v.split(/[\s,]+/).filter(Boolean);
