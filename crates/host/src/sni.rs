@@ -32,6 +32,8 @@ const WATCHER: &str = "org.kde.StatusNotifierWatcher";
 /// Our own interface: [`WAKE`] only makes the serving thread write what is queued.
 const OWN_IFACE: &str = "dev.tokentray.Tray";
 const WAKE: &str = "Wake";
+/// StatusNotifierItem pixmaps, `a(iiay)`: width, height, ARGB32 bytes.
+type Pixmaps = Vec<(i32, i32, Vec<u8>)>;
 /// How long start-up waits for the bus to answer (the name, the watcher).
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -181,11 +183,13 @@ impl SniTray {
 
 impl Shared {
     fn model(&self) -> Model {
-        self.state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .model
-            .clone()
+        self.snapshot().0
+    }
+
+    /// The model and its menu revision, read together.
+    fn snapshot(&self) -> (Model, u32) {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        (state.model.clone(), state.revision)
     }
 
     /// Wakes the serving thread so that it writes the signals queued from this one.
@@ -231,11 +235,7 @@ impl Shared {
     }
 
     fn status(&self) -> &'static str {
-        if self.model().health == Health::Error {
-            "NeedsAttention"
-        } else {
-            "Active"
-        }
+        status_of(self.model().health)
     }
 
     /// Answers one call from the panel (or anyone on the bus).
@@ -270,12 +270,7 @@ impl Shared {
                 Some(call.method_return())
             }
             (MENU_PATH, MENU_IFACE, "GetLayout") => {
-                let model = self.model();
-                let revision = self
-                    .state
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .revision;
+                let (model, revision) = self.snapshot();
                 Some(call.method_return().append2(revision, layout(&model)))
             }
             (MENU_PATH, MENU_IFACE, "GetGroupProperties") => {
@@ -365,7 +360,7 @@ impl Shared {
         put("Category", Box::new("ApplicationStatus".to_owned()));
         put("Id", Box::new("tokentray".to_owned()));
         put("Title", Box::new("Tokentray".to_owned()));
-        put("Status", Box::new(self.status().to_owned()));
+        put("Status", Box::new(status_of(model.health).to_owned()));
         put("WindowId", Box::new(0i32));
         put("IconName", Box::<String>::default());
         put("IconPixmap", Box::new(pixmaps(model.health)));
@@ -434,8 +429,29 @@ fn item_properties(model: &Model, i: i32) -> PropMap {
     p
 }
 
-/// The state's icon as StatusNotifierItem pixmaps: ARGB32 in network byte order.
-fn pixmaps(health: Health) -> Vec<(i32, i32, Vec<u8>)> {
+/// The item's status for the worst state: panels may draw attention to it.
+fn status_of(health: Health) -> &'static str {
+    if health == Health::Error {
+        "NeedsAttention"
+    } else {
+        "Active"
+    }
+}
+
+/// The state's icon as StatusNotifierItem pixmaps: ARGB32 in network byte order, decoded once
+/// per state (panels read it again on every change).
+fn pixmaps(health: Health) -> Pixmaps {
+    static DECODED: [std::sync::OnceLock<Pixmaps>; 4] = [const { std::sync::OnceLock::new() }; 4];
+    let slot = match health {
+        Health::Ok => 0,
+        Health::Paused => 1,
+        Health::Stale => 2,
+        Health::Error => 3,
+    };
+    DECODED[slot].get_or_init(|| decode(health)).clone()
+}
+
+fn decode(health: Health) -> Pixmaps {
     let png: &[u8] = match health {
         Health::Ok => include_bytes!("../../../icons/tray-ok.png"),
         Health::Paused => include_bytes!("../../../icons/tray-paused.png"),

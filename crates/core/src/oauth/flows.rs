@@ -520,11 +520,6 @@ impl Identity {
             .map(str::to_owned);
         Some(Identity { subject, name })
     }
-
-    /// What to call the account's user: its name, else its subject.
-    pub fn shown(&self) -> &str {
-        self.name.as_deref().unwrap_or(&self.subject)
-    }
 }
 
 /// Who an ID token names. The token came straight from the token endpoint over the
@@ -842,19 +837,29 @@ mod tests {
             )
         };
         let alice = id_token_identity(&token(r#"{"sub":"alice"}"#)).unwrap();
-        assert_eq!((alice.subject.as_str(), alice.shown()), ("alice", "alice"));
+        // No name claim: the subject is all there is (LoginOutcome::shown falls back to it).
+        assert_eq!((alice.subject.as_str(), alice.name), ("alice", None));
         let named = id_token_identity(&token(
             r#"{"sub":"00u1","preferred_username":"ann@example.com"}"#,
         ))
         .unwrap();
         assert_eq!(
-            (named.subject.as_str(), named.shown()),
+            (
+                named.subject.as_str(),
+                named.name.as_deref().unwrap_or_default()
+            ),
             ("00u1", "ann@example.com")
         );
         // A GitHub user: the stable numeric id, shown by its login.
         let octo =
             Identity::from_claims(&serde_json::json!({"login": "octo", "id": 583231})).unwrap();
-        assert_eq!((octo.subject.as_str(), octo.shown()), ("583231", "octo"));
+        assert_eq!(
+            (
+                octo.subject.as_str(),
+                octo.name.as_deref().unwrap_or_default()
+            ),
+            ("583231", "octo")
+        );
         assert_eq!(id_token_identity(&token(r#"{"id":1}"#)), None);
         assert_eq!(id_token_identity("not a jwt"), None);
         assert_eq!(id_token_identity("a.!!!.c"), None);
