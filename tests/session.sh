@@ -7,7 +7,8 @@
 #   tests/session.sh cargo test
 #
 # Exports to the command: DISPLAY, DBUS_SESSION_BUS_ADDRESS, XDG_RUNTIME_DIR, XDG_CONFIG_HOME,
-# XDG_STATE_HOME, XDG_DATA_HOME, XDG_CACHE_HOME, HOME, TOKENTRAY_SESSION=1.
+# XDG_STATE_HOME, XDG_DATA_HOME, XDG_CACHE_HOME, HOME, TOKENTRAY_SESSION=1. A StatusNotifierWatcher
+# (tests/desktop/sni-watcher.py) stands in for the panel.
 set -euo pipefail
 
 if [ "${1:-}" = "--inner" ]; then
@@ -19,18 +20,24 @@ if [ "${1:-}" = "--inner" ]; then
   export GNOME_KEYRING_CONTROL
   dunst -config /dev/null >"$SESSION_DIR/dunst.log" 2>&1 &
   dunst_pid=$!
-  # Wait until both services own their bus names, so the first test does not race them.
+  # A panel's StatusNotifierWatcher, as KDE, XFCE, Cinnamon and GNOME's AppIndicator extension
+  # run: the tray is then the lean StatusNotifierItem, as on those desktops. (Tests of a desktop
+  # without one start their own bus.)
+  /usr/bin/python3 "$(dirname "$0")/desktop/sni-watcher.py" >"$SESSION_DIR/sni-watcher.log" 2>&1 &
+  watcher_pid=$!
+  # Wait until the services own their bus names, so the first test does not race them.
   for _ in $(seq 1 100); do
     names=$(dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
       org.freedesktop.DBus.ListNames 2>/dev/null || true)
-    if grep -q org.freedesktop.secrets <<<"$names" && grep -q org.freedesktop.Notifications <<<"$names"; then
+    if grep -q org.freedesktop.secrets <<<"$names" && grep -q org.freedesktop.Notifications <<<"$names" \
+      && grep -q org.kde.StatusNotifierWatcher <<<"$names"; then
       break
     fi
     sleep 0.1
   done
   status=0
   "$@" || status=$?
-  kill "$dunst_pid" 2>/dev/null || true
+  kill "$dunst_pid" "$watcher_pid" 2>/dev/null || true
   exit "$status"
 fi
 

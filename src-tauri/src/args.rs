@@ -34,7 +34,7 @@ impl Args {
         for arg in args {
             match arg.as_str() {
                 tokentray_host::autostart::MINIMIZED_ARG => parsed.minimized = true,
-                crate::dashboard::DASHBOARD_ARG => parsed.dashboard = true,
+                tokentray_host::dashboard::DASHBOARD_ARG => parsed.dashboard = true,
                 "--version" | "-V" => {
                     return Err(Exit {
                         message: format!("tokentray-app {}", env!("TOKENTRAY_VERSION")),

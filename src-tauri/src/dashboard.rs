@@ -4,12 +4,11 @@
 //! socket like the CLI does: commands out, engine events in.
 
 use std::io::{BufRead, BufReader, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use tauri::{Emitter, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder};
 use tokentray_core::ops::Op;
 use tokentray_core::Paths;
+use tokentray_host::dashboard::{DashboardProcess, ENGINE_ERROR_ENV};
 use tokentray_host::socket;
 
 use crate::commands::{self, Remote};
@@ -18,50 +17,9 @@ use crate::commands::{self, Remote};
 pub const LABEL: &str = "dashboard";
 /// The event name the page listens to.
 pub const ENGINE_EVENT: &str = "engine-event";
-/// The flag that makes `tokentray-app` the dashboard.
-pub const DASHBOARD_ARG: &str = "--dashboard";
-/// Why the tray app has no engine, passed to its dashboard to show.
-const ENGINE_ERROR_ENV: &str = "TOKENTRAY_ENGINE_ERROR";
-
-/// In the tray app: whether its dashboard process is running.
-#[derive(Default)]
-pub struct Process {
-    running: Arc<AtomicBool>,
-}
-
-/// In the tray app: starts the dashboard process unless it runs. A running one brings itself to
-/// the front when it hears the activation event.
+/// In the tray app: starts the dashboard process unless it runs.
 pub fn open(app: &tauri::AppHandle) {
-    let process = app.state::<Process>();
-    if process.running.swap(true, Ordering::SeqCst) {
-        return;
-    }
-    // The installed binary, not `current_exe()`: after an upgrade that one reads "(deleted)".
-    let spawned = tokentray_core::paths::app_binary().and_then(|exe| {
-        let mut cmd = std::process::Command::new(exe);
-        cmd.arg(DASHBOARD_ARG).stdin(std::process::Stdio::null());
-        // No engine (a broken settings file): the page shows why instead of nothing.
-        if let Some(problem) = app.try_state::<crate::startup::StartupError>() {
-            cmd.env(ENGINE_ERROR_ENV, &problem.0);
-        }
-        cmd.spawn()
-    });
-    match spawned {
-        Ok(mut child) => {
-            tracing::info!(pid = child.id(), "dashboard opened");
-            let running = process.running.clone();
-            // Reaps it when the window closes, so it leaves no zombie and can open again.
-            std::thread::spawn(move || {
-                let status = child.wait();
-                running.store(false, Ordering::SeqCst);
-                tracing::info!(?status, "dashboard closed");
-            });
-        }
-        Err(e) => {
-            process.running.store(false, Ordering::SeqCst);
-            tracing::error!("cannot open the dashboard: {e}");
-        }
-    }
+    app.state::<DashboardProcess>().open();
 }
 
 /// In the dashboard process: shows the window until it is closed, or until the engine goes away.

@@ -16,6 +16,7 @@ use std::time::Duration;
 use tauri::{Manager, RunEvent};
 use tokentray_core::events::Event;
 use tokentray_core::{logging, Engine, Paths};
+use tokentray_host::dashboard::DashboardProcess;
 use tokentray_host::instance::{self, Claim, PrimaryGuard};
 use tokentray_host::{socket, Host, Kind, Signal};
 
@@ -34,6 +35,7 @@ fn main() {
         return;
     }
     let _log = logging::init("info", Some(&paths.log_dir()));
+    let desktop_note = choose_tray(args.minimized);
 
     // Settle single-instance before any GUI start-up, so a second launch costs milliseconds.
     let guard = match instance::claim(&paths) {
@@ -54,13 +56,19 @@ fn main() {
 
     // A broken settings file must not keep the tray from appearing: the tray shows the error.
     let engine = Engine::open(paths.clone()).map_err(|e| e.to_string());
-    if let Err(e) = &engine {
-        tracing::error!("{e}");
+    match &engine {
+        Ok(engine) => engine.set_desktop_note(desktop_note),
+        Err(e) => tracing::error!("{e}"),
     }
 
     // No webview in this process, ever: the dashboard is a process of its own.
+    let dashboard = match &engine {
+        Ok(_) => DashboardProcess::default(),
+        // No engine (a broken settings file): the page shows why instead of nothing.
+        Err(problem) => DashboardProcess::without_engine(problem),
+    };
     let app = tauri::Builder::default()
-        .manage(dashboard::Process::default())
+        .manage(dashboard)
         .setup(move |app| {
             let handle = app.handle().clone();
             match &engine {
@@ -98,6 +106,57 @@ fn main() {
         }
         _ => {}
     });
+}
+
+/// On Linux, where the panel shows StatusNotifierItems, the tray is the lean one in `tokentray`
+/// (the engine and a D-Bus object, no GTK, no WebKit): this process becomes `tokentray run`.
+/// Otherwise this app is the tray; returns what the status should say about the desktop.
+fn choose_tray(minimized: bool) -> Option<String> {
+    use tokentray_host::tray_choice::{self, Tray, LOGIN_PATIENCE};
+    let patience = if minimized {
+        LOGIN_PATIENCE
+    } else {
+        Duration::ZERO
+    };
+    match tray_choice::choose(patience) {
+        Tray::Toolkit { note } => note,
+        Tray::StatusNotifier => {
+            let lean = std::env::current_exe()
+                .map(|me| me.with_file_name(format!("tokentray{}", std::env::consts::EXE_SUFFIX)));
+            match lean {
+                Ok(lean) if lean.is_file() => {
+                    let mut cmd = std::process::Command::new(&lean);
+                    cmd.arg("run").env(tray_choice::TRAY_ENV, "sni");
+                    if minimized {
+                        cmd.arg(tokentray_host::autostart::MINIMIZED_ARG);
+                    }
+                    exec(cmd, &lean)
+                }
+                _ => {
+                    tracing::warn!(
+                        "`tokentray` is not installed beside this app: the tray runs here"
+                    );
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// Replaces this process with `cmd`; returns only if it could not, having logged why.
+fn exec(mut cmd: std::process::Command, program: &std::path::Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let e = cmd.exec();
+        tracing::warn!(
+            "cannot start {} ({e}): the tray runs here",
+            program.display()
+        );
+    }
+    #[cfg(not(unix))]
+    let _ = (&mut cmd, program);
+    None
 }
 
 /// The host running in the app: how to stop it and wait until it has.

@@ -6,11 +6,9 @@ use tauri::menu::{CheckMenuItem, IsMenuItem, Menu, MenuItem, PredefinedMenuItem}
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Wry};
 use tokentray_core::accounts::Health;
-use tokentray_core::ops::Desk;
 use tokentray_core::Engine;
 use tokentray_host::autostart::Autostart;
-use tokentray_host::desk::HostDesk;
-use tokentray_host::signals::Signals;
+use tokentray_host::tray_actions::{self, After};
 use tokentray_host::tray_model::{id, model, sign_in_label, Entry, Model};
 use tokentray_host::Host;
 
@@ -114,52 +112,16 @@ pub fn update(app: &AppHandle) {
 }
 
 fn on_click(app: &AppHandle, id: &str) {
-    match id {
-        // Through the host's signal, so an open dashboard (another process) comes to the front.
-        id::DASHBOARD => match app.try_state::<Host>() {
-            Some(host) => host.activate(true),
-            None => dashboard::open(app),
-        },
-        id::AUTOSTART => toggle_autostart(app),
-        id::PAUSE_ALL | id::RESUME_ALL => {
-            if let Some(host) = app.try_state::<Host>() {
-                // The engine's event redraws the tray.
-                if let Err(e) = host.engine().set_paused_all(id == id::PAUSE_ALL) {
-                    tracing::error!("{e}");
-                }
-            }
-        }
-        id::QUIT => app.exit(0),
-        other => {
-            if let (Some(account), Some(host)) = (
-                other.strip_prefix(id::RELOGIN_PREFIX),
-                app.try_state::<Host>(),
-            ) {
-                let (engine, account) = (host.engine().clone(), account.to_owned());
-                tauri::async_runtime::spawn(async move {
-                    // The browser opens because the person clicked, who is owed an answer if it
-                    // cannot.
-                    if let Err(e) = tokentray_host::relogin::relogin(&engine, &account).await {
-                        tracing::warn!(%account, "re-login: {e}");
-                        tokentray_host::notifier::tell_sign_in_failed(&account, &e.to_string());
-                    }
-                });
-            }
+    let host = app.try_state::<Host>();
+    match tray_actions::on_click(host.as_deref(), id) {
+        After::Nothing => {}
+        After::Redraw => update(app),
+        After::OpenDashboard => dashboard::open(app),
+        After::Quit => app.exit(0),
+        After::Spawn(work) => {
+            tauri::async_runtime::spawn(work);
         }
     }
-}
-
-fn toggle_autostart(app: &AppHandle) {
-    // The same desk the dashboard's switch uses, so both write the same entry.
-    let desk = match app.try_state::<Host>() {
-        Some(host) => host.desk(),
-        None => HostDesk::new("app", Signals::default()),
-    };
-    if let Err(e) = desk.set_autostart(!desk.autostart()) {
-        tracing::error!("{e}");
-    }
-    // Redraw either way: the check mark must show the truth, not the click.
-    update(app);
 }
 
 #[cfg(test)]

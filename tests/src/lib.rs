@@ -11,6 +11,7 @@ pub mod desktop;
 pub mod modgraph;
 pub mod mount;
 pub mod oidc;
+pub mod panel;
 pub mod procstat;
 pub mod sandbox;
 pub mod screen;

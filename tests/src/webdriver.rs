@@ -11,6 +11,8 @@ use serde_json::{json, Value};
 
 use crate::sandbox::Sandbox;
 
+/// One WebDriver call on an element: method, path under the session, body.
+type ElementCall = (&'static str, String, Option<Value>);
 /// The key under which WebDriver returns an element reference.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -195,44 +197,51 @@ impl Dashboard {
     /// Clicks the element `css` matches (waiting for it first). An engine event may redraw the
     /// page between finding the element and clicking it: then the new one is clicked.
     pub fn click(&self, css: &str) {
-        for _ in 0..3 {
-            let id = self.wait_for(css, Duration::from_secs(15));
-            let path = self.session_path(&format!("/element/{id}/click"));
-            match self.try_call("POST", &path, None) {
-                Err(e) if e.contains("stale element reference") => continue,
-                Err(e) => panic!("POST {path}: {e}"),
-                Ok(_) => return,
-            }
-        }
-        panic!("{css} was redrawn under every click");
+        self.on_element(css, |id| {
+            vec![("POST", format!("/element/{id}/click"), None)]
+        });
     }
 
     /// Types `text` into the field `css` matches.
     pub fn type_into(&self, css: &str, text: &str) {
-        let id = self.wait_for(css, Duration::from_secs(15));
-        self.call(
-            "POST",
-            &self.session_path(&format!("/element/{id}/clear")),
-            None,
-        );
-        self.call(
-            "POST",
-            &self.session_path(&format!("/element/{id}/value")),
-            Some(json!({ "text": text })),
-        );
+        self.on_element(css, |id| {
+            vec![
+                ("POST", format!("/element/{id}/clear"), None),
+                (
+                    "POST",
+                    format!("/element/{id}/value"),
+                    Some(json!({ "text": text })),
+                ),
+            ]
+        });
     }
 
     /// The visible text of the element `css` matches.
     pub fn text(&self, css: &str) -> String {
-        let id = self.wait_for(css, Duration::from_secs(15));
-        self.call(
-            "GET",
-            &self.session_path(&format!("/element/{id}/text")),
-            None,
-        )
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+        self.on_element(css, |id| vec![("GET", format!("/element/{id}/text"), None)])
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Runs `calls` (method, path under the session, body) on the element `css` matches and
+    /// returns the last answer. The page redraws a card whenever an engine event arrives, so an
+    /// element found a moment ago may be gone: then it is found again and the calls repeat.
+    fn on_element(&self, css: &str, calls: impl Fn(&str) -> Vec<ElementCall>) -> Value {
+        'found: for _ in 0..3 {
+            let id = self.wait_for(css, Duration::from_secs(15));
+            let mut last = Value::Null;
+            for (method, path, body) in calls(&id) {
+                let path = self.session_path(&path);
+                match self.try_call(method, &path, body) {
+                    Err(e) if e.contains("stale element reference") => continue 'found,
+                    Err(e) => panic!("{method} {path}: {e}"),
+                    Ok(v) => last = v,
+                }
+            }
+            return last;
+        }
+        panic!("{css} was redrawn under every try");
     }
 
     /// Saves a screenshot of the window as `name`.png in the screenshot folder.

@@ -4,13 +4,9 @@
 //! say what the tray model says; a click sent over D-Bus reaches the adapter with the id the
 //! Tauri tray uses; a new model changes the icon, the status and the menu, with signals.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use dbus::arg::{PropMap, RefArg, Variant};
-use dbus::blocking::stdintf::org_freedesktop_dbus::Properties;
 use dbus::blocking::Connection;
 use dbus::message::MatchRule;
 use tokentray_core::accounts::AccountState;
@@ -18,14 +14,8 @@ use tokentray_core::status::{AccountStatus, Status};
 use tokentray_host::sni::SniTray;
 use tokentray_host::tray_model;
 use tokentray_tests::desktop::Desktop;
-use tokentray_tests::{bins, require_session};
-
-const ITEM: &str = "org.kde.StatusNotifierItem";
-const MENU: &str = "com.canonical.dbusmenu";
-const WAIT: Duration = Duration::from_secs(10);
-
-/// StatusNotifierItem's pixmaps, `a(iiay)`: width, height, ARGB32 bytes.
-type Pixmaps = Vec<(i32, i32, Vec<u8>)>;
+use tokentray_tests::panel::{Icon, Panel, ITEM, MENU, WAIT};
+use tokentray_tests::require_session;
 
 fn status(states: &[(&str, AccountState)]) -> Status {
     Status {
@@ -33,56 +23,8 @@ fn status(states: &[(&str, AccountState)]) -> Status {
             .iter()
             .map(|(name, state)| AccountStatus::new(name, "p", *state))
             .collect(),
-        storage_error: None,
+        ..Status::default()
     }
-}
-
-/// The tests' StatusNotifierWatcher on `desktop`'s bus, once it owns its name, and its output.
-fn watcher(desktop: &Desktop) -> (Child, mpsc::Receiver<String>) {
-    let script = bins::repo_root().join("tests/desktop/sni-watcher.py");
-    let mut child = desktop
-        .command("/usr/bin/python3")
-        .arg(script)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the test watcher");
-    let (tx, rx) = mpsc::channel();
-    let out = BufReader::new(child.stdout.take().expect("piped"));
-    std::thread::spawn(move || {
-        for line in out.lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    assert_eq!(rx.recv_timeout(WAIT).as_deref(), Ok("ready"));
-    (child, rx)
-}
-
-/// Every menu item's label and enabled flag, by id, as a panel reads them.
-fn items(conn: &Connection, bus_name: &str) -> Vec<(i32, String, bool)> {
-    let menu = conn.with_proxy(bus_name, "/MenuBar", WAIT);
-    let (all,): (Vec<(i32, PropMap)>,) = menu
-        .method_call(
-            MENU,
-            "GetGroupProperties",
-            (Vec::<i32>::new(), Vec::<String>::new()),
-        )
-        .expect("GetGroupProperties");
-    all.into_iter()
-        .filter(|(id, _)| *id > 0)
-        .map(|(id, p)| {
-            let label = p
-                .get("label")
-                .and_then(|v| v.0.as_str())
-                .or_else(|| p.get("type").and_then(|v| v.0.as_str()))
-                .unwrap_or_default()
-                .to_owned();
-            let enabled = p
-                .get("enabled")
-                .and_then(|v| v.0.as_i64())
-                .is_none_or(|e| e != 0);
-            (id, label, enabled)
-        })
-        .collect()
 }
 
 #[test]
@@ -108,24 +50,16 @@ fn the_tray_is_a_status_notifier_item_a_panel_reads_and_clicks_over_dbus() {
     .expect("the tray on the bus");
     assert!(!watched, "no watcher runs yet");
     // A panel starts: the item registers with its watcher by itself.
-    let (mut panel, said) = watcher(&desktop);
-    let line = said.recv_timeout(WAIT).expect("the item registered");
-    assert_eq!(
-        line,
-        format!("registered {} /StatusNotifierItem", tray.bus_name())
-    );
+    let panel = Panel::start(&desktop);
+    assert_eq!(panel.registered(WAIT), tray.bus_name());
 
     let conn = Connection::new_address(desktop.address()).expect("a client on the bus");
-    let item = conn.with_proxy(tray.bus_name(), "/StatusNotifierItem", WAIT);
-    let get_s = |name: &str| -> String { item.get(ITEM, name).expect(name) };
-    assert_eq!(get_s("Id"), "tokentray");
-    assert_eq!(get_s("Status"), "NeedsAttention");
-    let menu_path: dbus::Path = item.get(ITEM, "Menu").expect("Menu");
-    assert_eq!(&*menu_path, "/MenuBar");
-    let (_, _, tip, _): (String, Pixmaps, String, String) =
-        item.get(ITEM, "ToolTip").expect("ToolTip");
-    assert_eq!(tip, dead.tooltip);
-    let error_icon: Pixmaps = item.get(ITEM, "IconPixmap").expect("IconPixmap");
+    let icon = Icon::new(&conn, tray.bus_name());
+    assert_eq!(icon.text("Id"), "tokentray");
+    assert_eq!(icon.text("Status"), "NeedsAttention");
+    assert_eq!(icon.menu_path(), "/MenuBar");
+    assert_eq!(icon.tooltip(), dead.tooltip);
+    let error_icon = icon.pixmaps();
     assert_eq!(error_icon.len(), 1);
     let (w, h, argb) = &error_icon[0];
     assert_eq!((*w, *h, argb.len()), (64, 64, 64 * 64 * 4));
@@ -135,8 +69,7 @@ fn the_tray_is_a_status_notifier_item_a_panel_reads_and_clicks_over_dbus() {
     );
 
     // The menu, as the model has it, with the layout's root holding one child per line.
-    let listed = items(&conn, tray.bus_name());
-    let labels: Vec<&str> = listed.iter().map(|(_, l, _)| l.as_str()).collect();
+    let labels = icon.labels();
     assert_eq!(
         labels,
         [
@@ -153,34 +86,17 @@ fn the_tray_is_a_status_notifier_item_a_panel_reads_and_clicks_over_dbus() {
             "separator",
             "Quit"
         ],
-        "{listed:?}"
     );
-    let menu = conn.with_proxy(tray.bus_name(), "/MenuBar", WAIT);
-    type Layout = (i32, PropMap, Vec<Variant<Box<dyn RefArg>>>);
-    let (revision, (root, _, children)): (u32, Layout) = menu
-        .method_call(MENU, "GetLayout", (0i32, -1i32, Vec::<String>::new()))
-        .expect("GetLayout");
-    assert_eq!((root, children.len()), (0, listed.len()));
+    let (revision, (root, _, children)) = icon.layout();
+    assert_eq!((root, children.len()), (0, labels.len()));
 
     // A click over D-Bus reaches the adapter with the Tauri tray's ids; a disabled or
     // informational line does nothing.
-    let id_of = |label: &str| {
-        listed
-            .iter()
-            .find(|(_, l, _)| l == label)
-            .map(|(id, _, _)| *id)
-            .unwrap_or_else(|| panic!("no {label:?} in {listed:?}"))
-    };
-    let click = |id: i32| {
-        let () = menu
-            .method_call(MENU, "Event", (id, "clicked", Variant(0i32), 0u32))
-            .expect("Event");
-    };
-    click(id_of("alice — ok"));
-    click(id_of("Resume all"));
-    click(id_of("Re-login bob…"));
+    icon.click("alice — ok");
+    icon.click("Resume all");
+    icon.click("Re-login bob…");
     assert_eq!(clicks.recv_timeout(WAIT).as_deref(), Ok("relogin:bob"));
-    click(id_of("Open dashboard"));
+    icon.click("Open dashboard");
     assert_eq!(clicks.recv_timeout(WAIT).as_deref(), Ok("dashboard"));
     assert!(
         clicks.try_recv().is_err(),
@@ -224,20 +140,13 @@ fn the_tray_is_a_status_notifier_item_a_panel_reads_and_clicks_over_dbus() {
         );
         conn.process(Duration::from_millis(200)).expect("process");
     }
-    assert_eq!(get_s("Status"), "Active");
-    let ok_icon: Pixmaps = item.get(ITEM, "IconPixmap").expect("IconPixmap");
+    assert_eq!(icon.text("Status"), "Active");
+    let ok_icon = icon.pixmaps();
     assert_ne!(
         ok_icon, error_icon,
         "the icon did not change with the state"
     );
-    let (later, _): (u32, Layout) = menu
-        .method_call(MENU, "GetLayout", (0i32, -1i32, Vec::<String>::new()))
-        .expect("GetLayout");
+    let (later, _) = icon.layout();
     assert!(later > revision, "the layout's revision did not grow");
-    assert!(!items(&conn, tray.bus_name())
-        .iter()
-        .any(|(_, l, _)| l.starts_with("Re-login")));
-
-    let _ = panel.kill();
-    let _ = panel.wait();
+    assert!(!icon.labels().iter().any(|l| l.starts_with("Re-login")));
 }

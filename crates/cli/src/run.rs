@@ -1,4 +1,6 @@
-//! `tokentray run`: the tray app, or the engine alone (`--headless`) for SSH boxes and servers.
+//! `tokentray run`: the tray, or the engine alone (`--headless`) for SSH boxes and servers. On
+//! Linux the tray is this process (the engine and a StatusNotifierItem) wherever the panel shows
+//! such icons; elsewhere it is the Tauri tray app (`tokentray_host::tray_choice` decides).
 
 use std::time::Duration;
 
@@ -25,16 +27,57 @@ const HAND_OVER_PATIENCE: Duration = Duration::from_secs(10);
 /// Runs `run`.
 pub fn run(paths: &Paths, args: RunArgs) -> Result<(), CliError> {
     if args.headless {
-        headless(paths)
+        return headless(paths);
+    }
+    #[cfg(target_os = "linux")]
+    {
+        tray(paths, args.minimized)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        launch_app(args.minimized, None)
+    }
+}
+
+/// The tray in this process when the panel shows StatusNotifierItems, else the Tauri tray app.
+#[cfg(target_os = "linux")]
+fn tray(paths: &Paths, minimized: bool) -> Result<(), CliError> {
+    use tokentray_host::tray_choice::{self, Tray, LOGIN_PATIENCE};
+    let _log = logging::init("info", Some(&paths.log_dir()));
+    let guard = match instance::claim(paths).map_err(|e| CliError::new(e.to_string()))? {
+        Claim::Primary(guard) => guard,
+        Claim::Secondary => {
+            instance::hand_over(paths, !minimized, HAND_OVER_PATIENCE)?;
+            tracing::info!("Tokentray is already running; handed over to it");
+            println!("Tokentray is already running; handed over to it.");
+            return Ok(());
+        }
+    };
+    // At login the panel may still be starting beside us: give its watcher a moment.
+    let patience = if minimized {
+        LOGIN_PATIENCE
     } else {
-        launch_app(args.minimized)
+        std::time::Duration::ZERO
+    };
+    match tray_choice::choose(patience) {
+        Tray::StatusNotifier => tokentray_host::tray_process::run(paths, guard, minimized)
+            .map_err(|e| CliError::new(e.to_string())),
+        Tray::Toolkit { .. } => {
+            // The app claims the instance for itself.
+            drop(guard);
+            launch_app(minimized, Some((tray_choice::TRAY_ENV, "gtk")))
+        }
     }
 }
 
 /// Replaces this process with the tray app, which does its own single-instance hand-over.
-fn launch_app(minimized: bool) -> Result<(), CliError> {
+/// `env` is one variable to set for it (the tray already chosen).
+fn launch_app(minimized: bool, env: Option<(&str, &str)>) -> Result<(), CliError> {
     let app = tokentray_core::paths::app_binary().map_err(|e| CliError::new(e.to_string()))?;
     let mut cmd = std::process::Command::new(&app);
+    if let Some((name, value)) = env {
+        cmd.env(name, value);
+    }
     if minimized {
         cmd.arg(tokentray_host::autostart::MINIMIZED_ARG);
     }

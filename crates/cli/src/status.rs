@@ -33,16 +33,33 @@ fn current(paths: &Paths) -> Result<Status, CliError> {
     Ok(status)
 }
 
-fn table(status: &Status, paths: &Paths) -> String {
-    if status.accounts.is_empty() {
-        return format!(
+/// What an empty status says: how to begin.
+fn no_accounts(paths: &Paths) -> String {
+    format!(
             "No accounts yet. Add one in the dashboard (`tokentray run`), or from here:\n\
              \x20 tokentray provider add NAME --preset github|google|microsoft|gitlab --client-id ID\n\
              \x20 tokentray account add ACCOUNT --provider NAME\n\
              \x20 tokentray login ACCOUNT\n\
              What to register at each provider: docs/providers.md in Tokentray's source. Accounts are kept in {}\n",
             paths.settings_file().display()
-        );
+    )
+}
+
+/// The warnings and notes under the table, one sentence each.
+fn notes(status: &Status) -> String {
+    let mut out = String::new();
+    if let Some(e) = &status.storage_error {
+        out.push_str(&format!("\nWarning: {e}\n"));
+    }
+    if let Some(note) = &status.desktop_note {
+        out.push_str(&format!("\nNote: {note}\n"));
+    }
+    out
+}
+
+fn table(status: &Status, paths: &Paths) -> String {
+    if status.accounts.is_empty() {
+        return format!("{}{}", no_accounts(paths), notes(status));
     }
     let rows: Vec<[String; 4]> = status
         .accounts
@@ -115,9 +132,7 @@ fn table(status: &Status, paths: &Paths) -> String {
     if status.accounts.iter().any(|a| a.last_error.is_some()) {
         out.push('\n');
     }
-    if let Some(e) = &status.storage_error {
-        out.push_str(&format!("\nWarning: {e}\n"));
-    }
+    out.push_str(&notes(status));
     out
 }
 

@@ -14,6 +14,10 @@ pub struct Status {
     /// Why the state file cannot be written (a full or read-only disk), while it cannot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_error: Option<String>,
+    /// What the desktop cannot do for Tokentray, said by the host (e.g. no panel shows tray
+    /// icons); everything else keeps working.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desktop_note: Option<String>,
 }
 
 impl Status {

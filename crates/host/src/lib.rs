@@ -9,6 +9,7 @@ pub mod browser;
 #[cfg(target_os = "linux")]
 mod bus;
 pub mod clipboard;
+pub mod dashboard;
 pub mod desk;
 pub mod instance;
 pub mod netwatch;
@@ -23,7 +24,11 @@ pub mod sni;
 pub mod socket;
 mod told;
 pub mod transport;
+pub mod tray_actions;
+pub mod tray_choice;
 pub mod tray_model;
+#[cfg(target_os = "linux")]
+pub mod tray_process;
 
 pub use run::{Host, Kind};
 pub use signals::Signal;

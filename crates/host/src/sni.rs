@@ -73,6 +73,48 @@ struct State {
     revision: u32,
 }
 
+/// Whether a StatusNotifierWatcher (a panel that shows tray icons) is on the session bus (or the
+/// bus at `address`), waiting up to `patience` for one to appear: at login the panel may start
+/// beside us. The wait sleeps until the bus says a name changed owner; it does not poll.
+pub fn watcher_present(address: Option<&str>, patience: Duration) -> Result<bool, SniError> {
+    let conn = match address {
+        Some(a) => SyncConnection::new_address(a)?,
+        None => SyncConnection::new_session()?,
+    };
+    let appeared = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = appeared.clone();
+    let rule = MatchRule::new_signal("org.freedesktop.DBus", "NameOwnerChanged")
+        .with_sender("org.freedesktop.DBus");
+    conn.add_match(
+        rule,
+        move |(name, _old, new): (String, String, String), _, _| {
+            if name == WATCHER && !new.is_empty() {
+                seen.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            true
+        },
+    )?;
+    let owned = conn
+        .with_proxy(
+            "org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            CALL_TIMEOUT,
+        )
+        .method_call("org.freedesktop.DBus", "NameHasOwner", (WATCHER,))
+        .map(|(owned,): (bool,)| owned)?;
+    let deadline = std::time::Instant::now() + patience;
+    let mut present = owned;
+    while !present {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        conn.process(left)?;
+        present = appeared.load(std::sync::atomic::Ordering::SeqCst);
+    }
+    Ok(present)
+}
+
 impl SniTray {
     /// Puts the tray showing `model` on the session bus (or the bus at `address`), registers it
     /// with the panel's StatusNotifierWatcher when one runs (and again whenever a watcher
@@ -112,8 +154,16 @@ impl SniTray {
         shared.conn.add_match(
             rule,
             move |(name, _old, new): (String, String, String), _, _| {
-                if name == WATCHER && !new.is_empty() {
-                    again.register();
+                if name == WATCHER {
+                    if new.is_empty() {
+                        tracing::warn!(
+                            "the panel's StatusNotifierWatcher went away: no tray icon until a \
+                             panel starts again (notifications and the command line keep working)"
+                        );
+                    } else {
+                        tracing::info!("a StatusNotifierWatcher appeared: showing the tray icon");
+                        again.register();
+                    }
                 }
                 true
             },

@@ -195,7 +195,7 @@ mod tests {
                 .iter()
                 .map(|(name, state)| AccountStatus::new(name, "p", *state))
                 .collect(),
-            storage_error: None,
+            ..Status::default()
         }
     }
 

@@ -57,6 +57,8 @@ pub(super) struct Inner {
     pub(super) logins: Logins,
     /// Serializes read-change-write edits of the settings file.
     pub(super) settings_edit: Mutex<()>,
+    /// What the host says the desktop cannot do, shown in the status.
+    pub(super) desktop_note: Mutex<Option<String>>,
 }
 
 impl Engine {
@@ -106,6 +108,7 @@ impl Engine {
                 outages: Outages::default(),
                 logins: Logins::default(),
                 settings_edit: Mutex::new(()),
+                desktop_note: Mutex::new(None),
             }),
         })
     }

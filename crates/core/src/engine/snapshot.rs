@@ -69,6 +69,22 @@ impl Engine {
         Status {
             accounts,
             storage_error: self.inner.records.storage_error(),
+            desktop_note: self
+                .inner
+                .desktop_note
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone(),
         }
+    }
+
+    /// Records what the desktop cannot do for Tokentray (none: all is well), for the status to
+    /// say. Set once as the host starts, so no event announces it.
+    pub fn set_desktop_note(&self, note: Option<String>) {
+        *self
+            .inner
+            .desktop_note
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = note;
     }
 }
