@@ -175,7 +175,7 @@ endef
 
 ## bench: benchmarks that print figures (docs/performance.md records them); no asserts
 bench: test-deps build-release
-	$(CARGO) build --release --locked -p bare-tray
+	$(CARGO) build --release --locked -p bare-tray -p bare-sni
 	$(CARGO) bench --locked -p tokentray-tests --bench scheduler
 	tests/session.sh $(CARGO) bench --locked -p tokentray-tests --bench cli
 	tests/session.sh $(CARGO) bench --locked -p tokentray-tests --bench keychain
@@ -188,7 +188,7 @@ bench: test-deps build-release
 ## BEFORE is built in target/before from a copy of this tree's release dependencies.
 BEFORE ?= 4400d94
 bench-compare: test-deps build-release
-	$(CARGO) build --release --locked -p bare-tray
+	$(CARGO) build --release --locked -p bare-tray -p bare-sni
 	rm -rf target/before && mkdir -p target/before/target
 	git archive $(BEFORE) | tar -x -C target/before
 	ln -s $(CURDIR)/$(OIDC_DIR)/node_modules target/before/$(OIDC_DIR)/node_modules

@@ -1,8 +1,12 @@
 //! Idle cost and start-up, side by side in one run (release builds, inside the private desktop
-//! session): a bare Tauri 2 tray app (`tests/bare-tray`), `tokentray-app` with 25 signed-in
-//! accounts each with a warm-up job not yet due (window closed; then after the dashboard was
-//! opened and closed), and the headless engine with the same 25. Also the time from launch to
-//! the tray icon, and the binaries' sizes. Prints figures; asserts nothing.
+//! session, on a bus of the bench's own with a panel's StatusNotifierWatcher): a bare Tauri 2
+//! tray app (`tests/bare-tray`), a bare StatusNotifierItem (`tests/bare-sni`), Tokentray's tray
+//! as it was (the Tauri tray, `TOKENTRAY_TRAY=gtk`) and as it is on Linux now (what launch at
+//! login runs: the engine and a StatusNotifierItem in one process), each with 25 signed-in
+//! accounts with hour-long tokens and a warm-up job not yet due; then the lean tray after the
+//! dashboard was opened and closed, both StatusNotifierItems with no watcher on the bus, and the
+//! headless engine. Also the time from launch to the tray icon, and the binaries' sizes. Prints
+//! figures; asserts nothing.
 //!
 //!   make bench   (tests/session.sh cargo bench -p tokentray-tests --bench idle)
 
@@ -10,12 +14,54 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use tokentray_tests::desktop::Desktop;
+use tokentray_tests::panel::Panel;
 use tokentray_tests::procstat;
 use tokentray_tests::sandbox::Sandbox;
 
 const ACCOUNTS: usize = 25;
 const SETTLE: Duration = Duration::from_secs(5);
 const WINDOW: Duration = Duration::from_secs(30);
+
+/// One process the bench launches: its row's name, program, arguments and `TOKENTRAY_TRAY`.
+struct Subject {
+    name: &'static str,
+    program: &'static str,
+    args: &'static [&'static str],
+    tray: Option<&'static str>,
+}
+
+const BARE_TAURI: Subject = Subject {
+    name: "bare Tauri 2 tray app",
+    program: "bare-tray",
+    args: &[],
+    tray: None,
+};
+const BARE_SNI: Subject = Subject {
+    name: "bare StatusNotifierItem (libdbus)",
+    program: "bare-sni",
+    args: &[],
+    tray: None,
+};
+const TAURI_TRAY: Subject = Subject {
+    name: "Tokentray, Tauri tray (as before)",
+    program: "tokentray-app",
+    args: &["--minimized"],
+    tray: Some("gtk"),
+};
+const LEAN_TRAY: Subject = Subject {
+    name: "Tokentray, engine + SNI (now)",
+    program: "tokentray-app",
+    args: &["--minimized"],
+    tray: None,
+};
+/// The lean tray where no panel runs a watcher (forced, as if the panel had not started yet).
+const LEAN_UNWATCHED: Subject = Subject {
+    name: "Tokentray, engine + SNI, no watcher",
+    program: "tokentray",
+    args: &["run", "--minimized"],
+    tray: Some("sni"),
+};
 
 fn main() {
     if std::env::var_os("TOKENTRAY_SESSION").is_none() {
@@ -25,7 +71,9 @@ fn main() {
         std::process::exit(2);
     }
     let release = tokentray_tests::bins::repo_root().join("target/release");
-    let s = setup(&release);
+    let desktop = Desktop::start();
+    let panel = Panel::start(&desktop);
+    let s = setup(&desktop, &release);
 
     println!("idle cost over {WINDOW:?} after {SETTLE:?} to settle ({ACCOUNTS} accounts, window closed):");
     println!(
@@ -33,67 +81,88 @@ fn main() {
         "process", "wakeups/s", "PSS MiB", "to tray icon"
     );
 
-    // Alternate the two, twice: the page cache and other processes' sharing move PSS by several
-    // MiB from one launch to the next, and the first launch pays for a cold cache.
-    let mut bare_runs = Vec::new();
-    let mut app_runs = Vec::new();
-    for round in 0..2 {
-        let (mut bare, bare_start) = launch(&s, &release.join("bare-tray"), &[], "bare.log");
-        let idle = measure(&mut bare);
-        row(
-            &format!("bare Tauri 2 tray app (run {})", round + 1),
-            &idle,
-            Some(bare_start),
-        );
-        bare_runs.push(idle);
-        stop(bare);
-        let (mut app, app_start) = launch(
-            &s,
-            &release.join("tokentray-app"),
-            &["--minimized"],
-            "app.log",
-        );
-        let idle = measure(&mut app);
-        row(
-            &format!("tokentray-app, 25 accounts + 25 jobs (run {})", round + 1),
-            &idle,
-            Some(app_start),
-        );
-        app_runs.push(idle);
-        if round == 0 {
-            stop(app);
-        } else {
-            break_out(app, &s, &release, bare_runs, app_runs);
-            return;
+    // Round robin, twice: the page cache and other processes' sharing move PSS by several MiB
+    // from one launch to the next, and the first launch pays for a cold cache. The second
+    // round's figures are the ones compared.
+    let subjects = [&BARE_TAURI, &BARE_SNI, &TAURI_TRAY, &LEAN_TRAY];
+    let mut warm = Vec::new();
+    for round in 1..=2 {
+        warm.clear();
+        for subject in subjects {
+            let (mut child, start) = launch(&s, &release, subject);
+            let idle = measure(&mut child);
+            row(
+                &format!("{} (run {round})", subject.name),
+                &idle,
+                Some(start),
+            );
+            warm.push(idle);
+            if round == 2 && std::ptr::eq(subject, &LEAN_TRAY) {
+                dashboard_round_trip(child, &s, &release);
+            } else {
+                stop(child);
+            }
         }
+    }
+
+    // No panel: neither item may wake for want of one.
+    drop(panel);
+    for subject in [&BARE_SNI, &LEAN_UNWATCHED] {
+        let (mut child, start) = launch(&s, &release, subject);
+        let idle = measure(&mut child);
+        row(subject.name, &idle, Some(start));
+        stop(child);
+    }
+    let (mut headless, _) = launch(
+        &s,
+        &release,
+        &Subject {
+            name: "headless",
+            program: "tokentray",
+            args: &["run", "--headless"],
+            tray: None,
+        },
+    );
+    let headless_idle = measure(&mut headless);
+    row("tokentray run --headless, same 25", &headless_idle, None);
+    stop(headless);
+
+    if let [bare_tauri, bare_sni, tauri_tray, lean] = &warm[..] {
+        println!();
+        println!(
+            "  now / before (run 2): PSS {:.2}x, wakeups {:.2} vs {:.2}/s; now / bare Tauri tray: PSS {:.2}x; now - bare SNI item: {:.1} MiB",
+            lean.pss_kib as f64 / tauri_tray.pss_kib.max(1) as f64,
+            lean.wakeups,
+            tauri_tray.wakeups,
+            lean.pss_kib as f64 / bare_tauri.pss_kib.max(1) as f64,
+            (lean.pss_kib as f64 - bare_sni.pss_kib as f64) / 1024.0,
+        );
+    }
+    println!("\nrelease binaries:");
+    for name in ["tokentray", "tokentray-app", "bare-tray", "bare-sni"] {
+        let size = std::fs::metadata(release.join(name))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        println!("  {name:<16} {:>6.1} MiB", size as f64 / 1024.0 / 1024.0);
     }
 }
 
-/// The second round's app goes on to the dashboard and the headless engine.
-fn break_out(
-    mut app: Child,
-    s: &Sandbox,
-    release: &Path,
-    bare_runs: Vec<Idle>,
-    app_runs: Vec<Idle>,
-) {
-    // Compare the warm runs: the first launch of the day pays for a cold page cache.
-    let (Some(bare_idle), Some(app_idle)) = (bare_runs.last(), app_runs.last()) else {
-        return;
-    };
-    // A second launch opens the dashboard in the running app; Ctrl+W closes it.
+/// Opens the dashboard from the running lean tray (a second launch asks for it), measures the
+/// two processes together, closes it (Ctrl+W) and measures the tray again.
+fn dashboard_round_trip(mut tray: Child, s: &Sandbox, release: &Path) {
     let opened = s
-        .command(release.join("tokentray-app"))
+        .command(release.join("tokentray"))
+        .arg("run")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .expect("second launch");
     assert!(opened.success());
-    let window = wait_for_window(app.id());
+    let window = wait_for_window(tray.id());
     std::thread::sleep(SETTLE);
-    let open_pss = tree_pss_kib(app.id());
-    close_window(app.id(), &window);
-    let after = measure(&mut app);
+    let open_pss = tree_pss_kib(tray.id());
+    close_window(tray.id(), &window);
+    let after = measure(&mut tray);
     println!(
         "  {:<46} {:>10} {:>12.1}",
         "  … with the dashboard open",
@@ -101,32 +170,7 @@ fn break_out(
         open_pss as f64 / 1024.0
     );
     row("  … after the dashboard was closed", &after, None);
-    stop(app);
-
-    let (mut headless, _) = launch(
-        s,
-        &release.join("tokentray"),
-        &["run", "--headless"],
-        "headless.log",
-    );
-    let headless_idle = measure(&mut headless);
-    row("tokentray run --headless, same 25", &headless_idle, None);
-    stop(headless);
-
-    println!();
-    println!(
-        "  app / bare (warm runs): wakeups {:.2}x, PSS {:.2}x; after the dashboard closed: PSS {:.2}x of before",
-        app_idle.wakeups / bare_idle.wakeups.max(1e-9),
-        app_idle.pss_kib as f64 / bare_idle.pss_kib.max(1) as f64,
-        after.pss_kib as f64 / app_idle.pss_kib.max(1) as f64,
-    );
-    println!("\nrelease binaries:");
-    for name in ["tokentray", "tokentray-app", "bare-tray"] {
-        let size = std::fs::metadata(release.join(name))
-            .map(|m| m.len())
-            .unwrap_or(0);
-        println!("  {name:<16} {:>6.1} MiB", size as f64 / 1024.0 / 1024.0);
-    }
+    stop(tray);
 }
 
 struct Idle {
@@ -147,8 +191,8 @@ fn row(name: &str, idle: &Idle, start: Option<Duration>) {
 }
 
 /// 25 accounts with hour-long tokens (nothing to refresh in the window) and 25 daily jobs.
-fn setup(release: &Path) -> Sandbox {
-    let s = Sandbox::new();
+fn setup(desktop: &Desktop, release: &Path) -> Sandbox {
+    let s = desktop.sandbox();
     let mut settings = String::from(
         "[provider.bench]\ntoken_url = \"http://127.0.0.1:9/token\"\nclient_id = \"bench\"\n",
     );
@@ -188,18 +232,22 @@ fn setup(release: &Path) -> Sandbox {
 
 /// Starts `program` and returns it with the time until it logged "tray icon created" (for the
 /// headless engine: until its socket answers).
-fn launch(s: &Sandbox, program: &Path, args: &[&str], log: &str) -> (Child, Duration) {
-    let log = s.root().join(log);
+fn launch(s: &Sandbox, release: &Path, subject: &Subject) -> (Child, Duration) {
+    let program = release.join(subject.program);
+    let log = s.root().join(format!("{}.log", subject.program));
     let out = std::fs::File::create(&log).expect("log");
     let started = Instant::now();
-    let child = s
-        .command(program)
-        .args(args)
+    let mut cmd = s.command(&program);
+    if let Some(tray) = subject.tray {
+        cmd.env("TOKENTRAY_TRAY", tray);
+    }
+    let child = cmd
+        .args(subject.args)
         .stdout(out.try_clone().expect("log"))
         .stderr(out)
         .spawn()
         .expect("launch");
-    let headless = args.contains(&"--headless");
+    let headless = subject.args.contains(&"--headless");
     let deadline = started + Duration::from_secs(60);
     loop {
         let ready = if headless {

@@ -113,6 +113,10 @@ fn a_new_user_goes_from_an_empty_dashboard_to_a_token_and_back_from_a_dead_grant
     let desktop = Desktop::start_on(Some(screen.display()));
     let mut s = desktop.sandbox();
     s.set_env("DISPLAY", screen.display());
+    // The tray a panel without StatusNotifierItems gets (GTK, docked over XEmbed in trayer): the
+    // one tray whose menu this X screen can draw. Where a panel shows StatusNotifierItems, the
+    // panel draws the same menu lines from the tray's dbusmenu (tests/tests/tray.rs).
+    s.set_env("TOKENTRAY_TRAY", "gtk");
     s.use_scripted_user("octo");
     let user = SlowUser::install(&mut s);
     let shots = bins::repo_root().join("target/screenshots/walkthrough");

@@ -43,12 +43,11 @@ pub fn run(paths: &Paths, args: RunArgs) -> Result<(), CliError> {
 #[cfg(target_os = "linux")]
 fn tray(paths: &Paths, minimized: bool) -> Result<(), CliError> {
     use tokentray_host::tray_choice::{self, Tray, LOGIN_PATIENCE};
-    let _log = logging::init("info", Some(&paths.log_dir()));
+    let log = logging::init("info", Some(&paths.log_dir()));
     let guard = match instance::claim(paths).map_err(|e| CliError::new(e.to_string()))? {
         Claim::Primary(guard) => guard,
         Claim::Secondary => {
             instance::hand_over(paths, !minimized, HAND_OVER_PATIENCE)?;
-            tracing::info!("Tokentray is already running; handed over to it");
             println!("Tokentray is already running; handed over to it.");
             return Ok(());
         }
@@ -63,8 +62,10 @@ fn tray(paths: &Paths, minimized: bool) -> Result<(), CliError> {
         Tray::StatusNotifier => tokentray_host::tray_process::run(paths, guard, minimized)
             .map_err(|e| CliError::new(e.to_string())),
         Tray::Toolkit { .. } => {
-            // The app claims the instance for itself.
+            // The app claims the instance for itself; the log is written out before `exec`,
+            // which runs no destructor.
             drop(guard);
+            drop(log);
             launch_app(minimized, Some((tray_choice::TRAY_ENV, "gtk")))
         }
     }
