@@ -286,6 +286,8 @@ fn tree_pss_kib(pid: u32) -> u64 {
         .sum()
 }
 
+/// Wakeups per second of the process tree over `window`. Above one every two seconds it also
+/// names the threads that woke, so a surprise can be traced to its source.
 fn tree_wakeups(pid: u32, window: Duration) -> f64 {
     let pids = procstat::process_tree(pid);
     let before: Vec<_> = pids
@@ -293,16 +295,29 @@ fn tree_wakeups(pid: u32, window: Duration) -> f64 {
         .map(|p| procstat::context_switches(*p))
         .collect();
     std::thread::sleep(window);
-    pids.iter()
-        .zip(before)
-        .map(|(p, before)| {
-            procstat::context_switches(*p)
-                .iter()
-                .map(|(tid, n)| n.saturating_sub(before.get(tid).copied().unwrap_or(0)))
-                .sum::<u64>()
-        })
-        .sum::<u64>() as f64
-        / window.as_secs_f64()
+    let mut by_thread = Vec::new();
+    for (p, before) in pids.iter().zip(before) {
+        for (tid, n) in procstat::context_switches(*p) {
+            let woke = n.saturating_sub(before.get(&tid).copied().unwrap_or(0));
+            if woke > 0 {
+                let name = std::fs::read_to_string(format!("/proc/{p}/task/{tid}/comm"))
+                    .unwrap_or_default();
+                by_thread.push((woke, format!("{} ({p}/{tid})", name.trim())));
+            }
+        }
+    }
+    let total: u64 = by_thread.iter().map(|(n, _)| n).sum();
+    let per_second = total as f64 / window.as_secs_f64();
+    if per_second > 0.5 {
+        by_thread.sort_by_key(|(n, _)| std::cmp::Reverse(*n));
+        let top: Vec<String> = by_thread
+            .iter()
+            .take(4)
+            .map(|(n, name)| format!("{name}: {n}"))
+            .collect();
+        println!("    (woken threads: {})", top.join(", "));
+    }
+    per_second
 }
 
 fn wait_for_window(pid: u32) -> String {
