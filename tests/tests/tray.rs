@@ -38,6 +38,31 @@ fn launched_at_login_the_tray_is_the_engine_and_a_status_notifier_item_whose_men
     for toolkit in TOOLKIT {
         assert!(!maps.contains(toolkit), "the always-on tray maps {toolkit}");
     }
+    // Programs coming and going on the bus (each one changes a name's owner, which the tray
+    // follows for the panel's watcher alone) do not wake it.
+    std::thread::sleep(Duration::from_secs(2));
+    let before: u64 = procstat::context_switches(pid).values().sum();
+    for _ in 0..20 {
+        let out = desktop
+            .command("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.GetId",
+            ])
+            .output()
+            .expect("dbus-send");
+        assert!(out.status.success());
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let woke = procstat::context_switches(pid).values().sum::<u64>() - before;
+    assert!(
+        woke < 10,
+        "20 programs on the bus woke the idle tray {woke} times"
+    );
+
     let conn = Connection::new_address(desktop.address()).expect("a client on the bus");
     let icon = Icon::new(&conn, &bus_name);
     assert_eq!(icon.text("Id"), "tokentray");

@@ -83,25 +83,12 @@ pub fn watcher_present(address: Option<&str>, patience: Duration) -> Result<bool
     };
     let appeared = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let seen = appeared.clone();
-    let rule = MatchRule::new_signal("org.freedesktop.DBus", "NameOwnerChanged")
-        .with_sender("org.freedesktop.DBus");
-    conn.add_match(
-        rule,
-        move |(name, _old, new): (String, String, String), _, _| {
-            if name == WATCHER && !new.is_empty() {
-                seen.store(true, std::sync::atomic::Ordering::SeqCst);
-            }
-            true
-        },
-    )?;
-    let owned = conn
-        .with_proxy(
-            "org.freedesktop.DBus",
-            "/org/freedesktop/DBus",
-            CALL_TIMEOUT,
-        )
-        .method_call("org.freedesktop.DBus", "NameHasOwner", (WATCHER,))
-        .map(|(owned,): (bool,)| owned)?;
+    on_watcher_change(&conn, move |present| {
+        if present {
+            seen.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    })?;
+    let owned = watcher_owned(&conn)?;
     let deadline = std::time::Instant::now() + patience;
     let mut present = owned;
     while !present {
@@ -149,34 +136,18 @@ impl SniTray {
         );
         // A panel started (or restarted) after us: register with its watcher.
         let again = shared.clone();
-        let rule = MatchRule::new_signal("org.freedesktop.DBus", "NameOwnerChanged")
-            .with_sender("org.freedesktop.DBus");
-        shared.conn.add_match(
-            rule,
-            move |(name, _old, new): (String, String, String), _, _| {
-                if name == WATCHER {
-                    if new.is_empty() {
-                        tracing::warn!(
-                            "the panel's StatusNotifierWatcher went away: no tray icon until a \
-                             panel starts again (notifications and the command line keep working)"
-                        );
-                    } else {
-                        tracing::info!("a StatusNotifierWatcher appeared: showing the tray icon");
-                        again.register();
-                    }
-                }
-                true
-            },
-        )?;
-        let watched = shared
-            .conn
-            .with_proxy(
-                "org.freedesktop.DBus",
-                "/org/freedesktop/DBus",
-                CALL_TIMEOUT,
-            )
-            .method_call("org.freedesktop.DBus", "NameHasOwner", (WATCHER,))
-            .map(|(owned,): (bool,)| owned)?;
+        on_watcher_change(&shared.conn, move |present| {
+            if present {
+                tracing::info!("a StatusNotifierWatcher appeared: showing the tray icon");
+                again.register();
+            } else {
+                tracing::warn!(
+                    "the panel's StatusNotifierWatcher went away: no tray icon until a panel \
+                     starts again (notifications and the command line keep working)"
+                );
+            }
+        })?;
+        let watched = watcher_owned(&shared.conn)?;
         if watched {
             shared.register();
         }
@@ -229,6 +200,41 @@ impl SniTray {
     pub fn bus_name(&self) -> &str {
         &self.shared.name
     }
+}
+
+/// Calls `changed` with whether a watcher is there whenever the watcher's name changes owner,
+/// and for nothing else: the bus filters by the name (`arg0`), because every program that
+/// connects or leaves changes an owner too, and those must not wake the tray.
+fn on_watcher_change(
+    conn: &SyncConnection,
+    changed: impl Fn(bool) + Send + Sync + 'static,
+) -> Result<(), dbus::Error> {
+    let rule = MatchRule::new_signal("org.freedesktop.DBus", "NameOwnerChanged")
+        .with_sender("org.freedesktop.DBus");
+    conn.add_match_no_cb(&format!("{},arg0='{WATCHER}'", rule.match_str()))?;
+    conn.start_receive(
+        rule,
+        Box::new(move |signal, _| {
+            if let Ok((name, _old, new)) = signal.read3::<&str, &str, &str>() {
+                if name == WATCHER {
+                    changed(!new.is_empty());
+                }
+            }
+            true
+        }),
+    );
+    Ok(())
+}
+
+/// Whether a watcher owns its name now.
+fn watcher_owned(conn: &SyncConnection) -> Result<bool, dbus::Error> {
+    conn.with_proxy(
+        "org.freedesktop.DBus",
+        "/org/freedesktop/DBus",
+        CALL_TIMEOUT,
+    )
+    .method_call("org.freedesktop.DBus", "NameHasOwner", (WATCHER,))
+    .map(|(owned,): (bool,)| owned)
 }
 
 impl Shared {

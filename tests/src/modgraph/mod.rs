@@ -41,7 +41,7 @@ struct Root {
 }
 
 /// Every crate of the workspace.
-const ROOTS: [Root; 6] = [
+const ROOTS: [Root; 7] = [
     Root {
         name: "core",
         dir: "crates/core/src",
@@ -75,6 +75,12 @@ const ROOTS: [Root; 6] = [
     Root {
         name: "bare-tray",
         dir: "tests/bare-tray/src",
+        root_file: "main.rs",
+        required: false,
+    },
+    Root {
+        name: "bare-sni",
+        dir: "tests/bare-sni/src",
         root_file: "main.rs",
         required: false,
     },
