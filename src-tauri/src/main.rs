@@ -14,11 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tauri::{Manager, RunEvent};
-use tokentray_core::events::Event;
 use tokentray_core::{logging, Engine, Paths};
 use tokentray_host::dashboard::DashboardProcess;
 use tokentray_host::instance::{self, Claim, PrimaryGuard};
-use tokentray_host::{socket, Host, Kind, Signal};
+use tokentray_host::{socket, Host, Kind};
 
 fn main() {
     let args = match args::Args::parse(std::env::args().skip(1)) {
@@ -215,41 +214,12 @@ fn start_host(app: &tauri::AppHandle, host: Host, mut guard: PrimaryGuard) -> Ru
         });
     }
 
-    let (tray_app, engine) = (app.clone(), host.engine().clone());
-    tauri::async_runtime::spawn(async move {
-        use tokio::sync::broadcast::error::RecvError;
-        let mut events = engine.subscribe();
-        loop {
-            match events.recv().await {
-                // The tray shows states only; job runs and refreshes do not change it. (The
-                // dashboard hears every event over the socket.)
-                Ok(Event::StateChanged { .. } | Event::SettingsChanged) => tray::update(&tray_app),
-                Ok(_) => {}
-                // Missed some: the tray re-reads the whole status anyway.
-                Err(RecvError::Lagged(_)) => tray::update(&tray_app),
-                Err(RecvError::Closed) => return,
-            }
-        }
-    });
-
-    let (signal_app, mut signals) = (app.clone(), host.signals());
-    tauri::async_runtime::spawn(async move {
-        use tokio::sync::broadcast::error::RecvError;
-        loop {
-            match signals.recv().await {
-                Ok(Signal::ActivateRequested { open_dashboard }) => {
-                    tracing::debug!(open_dashboard, "asked to show the dashboard");
-                    if open_dashboard {
-                        dashboard::open(&signal_app);
-                    }
-                }
-                Ok(Signal::SettingsChanged) | Err(RecvError::Lagged(_)) => {
-                    tray::update(&signal_app)
-                }
-                Err(RecvError::Closed) => return,
-            }
-        }
-    });
+    let (tray_app, dashboard_app) = (app.clone(), app.clone());
+    tauri::async_runtime::spawn(tokentray_host::tray_actions::follow(
+        &host,
+        move || tray::update(&tray_app),
+        move || dashboard::open(&dashboard_app),
+    ));
 
     Running {
         stop: Mutex::new(Some(stop)),

@@ -7,9 +7,8 @@ use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Wry};
 use tokentray_core::accounts::Health;
 use tokentray_core::Engine;
-use tokentray_host::autostart::Autostart;
 use tokentray_host::tray_actions::{self, After};
-use tokentray_host::tray_model::{id, model, sign_in_label, Entry, Model};
+use tokentray_host::tray_model::{id, sign_in_label, Entry, Model};
 use tokentray_host::Host;
 
 use crate::dashboard;
@@ -64,17 +63,11 @@ fn render(app: &AppHandle, model: &Model) -> tauri::Result<Menu<Wry>> {
 }
 
 fn current_model(app: &AppHandle) -> Model {
-    let autostart = Autostart::for_current_user().is_enabled();
-    match app.try_state::<Host>() {
-        Some(host) => model(Ok(&host.engine().status()), autostart),
-        None => {
-            let problem = app
-                .try_state::<StartupError>()
-                .map(|e| e.0.clone())
-                .unwrap_or_else(|| "the engine did not start".into());
-            model(Err(&problem), autostart)
-        }
-    }
+    let problem = app.try_state::<StartupError>();
+    tray_actions::current_model(
+        app.try_state::<Host>().as_deref(),
+        problem.as_ref().map(|e| e.0.as_str()),
+    )
 }
 
 /// Creates the tray icon. `engine` is the engine or why it could not start.

@@ -1,15 +1,67 @@
-//! What a click on a tray menu line does, for every tray (the Tauri one and the
-//! StatusNotifierItem): the adapter passes the line's id and carries out the answer.
+//! What a tray does, for every tray (the Tauri one and the StatusNotifierItem): what it shows
+//! now, what keeps it current, and what a click on a menu line does (the adapter passes the
+//! line's id and carries out the answer).
 
 use std::future::Future;
 use std::pin::Pin;
 
 use tokentray_core::ops::Desk;
 
+use tokentray_core::events::Event;
+
+use crate::autostart::Autostart;
 use crate::desk::HostDesk;
-use crate::signals::Signals;
-use crate::tray_model::id;
+use crate::signals::{Signal, Signals};
+use crate::tray_model::{id, model, Model};
 use crate::Host;
+
+/// What the tray shows now: from the engine's status, or from `problem` (why there is no
+/// engine) when `host` is none.
+pub fn current_model(host: Option<&Host>, problem: Option<&str>) -> Model {
+    let autostart = Autostart::for_current_user().is_enabled();
+    match host {
+        Some(host) => model(Ok(&host.engine().status()), autostart),
+        None => model(
+            Err(problem.unwrap_or("the engine did not start")),
+            autostart,
+        ),
+    }
+}
+
+/// Keeps a tray current until the engine closes: `redraw` when a state or the settings change
+/// (job runs and refreshes do not change the tray), `open_dashboard` when a second launch or
+/// the menu asks for the dashboard. Spawn it on the adapter's runtime.
+pub fn follow(
+    host: &Host,
+    redraw: impl Fn() + Send + 'static,
+    open_dashboard: impl Fn() + Send + 'static,
+) -> impl Future<Output = ()> + Send + 'static {
+    use tokio::sync::broadcast::error::RecvError;
+    let (mut events, mut signals) = (host.engine().subscribe(), host.signals());
+    async move {
+        loop {
+            tokio::select! {
+                event = events.recv() => match event {
+                    Ok(Event::StateChanged { .. } | Event::SettingsChanged) => redraw(),
+                    Ok(_) => {}
+                    // Missed some: the tray re-reads the whole status anyway.
+                    Err(RecvError::Lagged(_)) => redraw(),
+                    Err(RecvError::Closed) => return,
+                },
+                signal = signals.recv() => match signal {
+                    Ok(Signal::ActivateRequested { open_dashboard: open }) => {
+                        tracing::debug!(open, "asked to show the dashboard");
+                        if open {
+                            open_dashboard();
+                        }
+                    }
+                    Ok(Signal::SettingsChanged) | Err(RecvError::Lagged(_)) => redraw(),
+                    Err(RecvError::Closed) => return,
+                },
+            }
+        }
+    }
+}
 
 /// What the tray adapter does after a click.
 pub enum After {

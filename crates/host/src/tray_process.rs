@@ -5,16 +5,12 @@
 
 use std::sync::Arc;
 
-use tokentray_core::events::Event;
 use tokentray_core::{Engine, Paths};
 
-use crate::autostart::Autostart;
 use crate::dashboard::DashboardProcess;
 use crate::instance::PrimaryGuard;
-use crate::signals::Signal;
 use crate::sni::SniTray;
 use crate::tray_actions::{self, After};
-use crate::tray_model::{model, Model};
 use crate::{socket, Host, Kind};
 
 /// What the status says while no panel has taken the icon (the tray was forced, or the panel
@@ -60,7 +56,7 @@ pub fn run(
     let problem = engine.as_ref().err().cloned();
     let current = {
         let host = host.clone();
-        move || current_model(host.as_ref(), problem.as_deref())
+        move || tray_actions::current_model(host.as_ref(), problem.as_deref())
     };
 
     let (clicks, mut clicked) = tokio::sync::mpsc::unbounded_channel::<String>();
@@ -140,7 +136,9 @@ pub fn run(
         };
         match host {
             Some(host) => {
-                follow(&host, dashboard, redraw);
+                tokio::spawn(tray_actions::follow(&host, redraw, move || {
+                    dashboard.open()
+                }));
                 if let Err(e) = host.run(listener, stop).await {
                     tracing::warn!("{e}");
                 }
@@ -170,48 +168,4 @@ pub fn run(
     });
     drop(tray);
     Ok(())
-}
-
-/// Keeps the tray current (states and settings change it; job runs and refreshes do not) and
-/// opens the dashboard when a second launch or the menu asks for it.
-fn follow(host: &Host, dashboard: DashboardProcess, redraw: impl Fn() + Clone + Send + 'static) {
-    use tokio::sync::broadcast::error::RecvError;
-    let (mut events, on_event) = (host.engine().subscribe(), redraw.clone());
-    tokio::spawn(async move {
-        loop {
-            match events.recv().await {
-                Ok(Event::StateChanged { .. } | Event::SettingsChanged) => on_event(),
-                Ok(_) => {}
-                // Missed some: the tray re-reads the whole status anyway.
-                Err(RecvError::Lagged(_)) => on_event(),
-                Err(RecvError::Closed) => return,
-            }
-        }
-    });
-    let mut signals = host.signals();
-    tokio::spawn(async move {
-        loop {
-            match signals.recv().await {
-                Ok(Signal::ActivateRequested { open_dashboard }) => {
-                    tracing::debug!(open_dashboard, "asked to show the dashboard");
-                    if open_dashboard {
-                        dashboard.open();
-                    }
-                }
-                Ok(Signal::SettingsChanged) | Err(RecvError::Lagged(_)) => redraw(),
-                Err(RecvError::Closed) => return,
-            }
-        }
-    });
-}
-
-fn current_model(host: Option<&Host>, problem: Option<&str>) -> Model {
-    let autostart = Autostart::for_current_user().is_enabled();
-    match host {
-        Some(host) => model(Ok(&host.engine().status()), autostart),
-        None => model(
-            Err(problem.unwrap_or("the engine did not start")),
-            autostart,
-        ),
-    }
 }
